@@ -1,0 +1,1 @@
+"""Moves finished orders from MySQL to Cassandra and serves order history."""

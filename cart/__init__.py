@@ -1,0 +1,1 @@
+"""Shoppers' carts and wishlists in MySQL; every change is an event."""

@@ -1,0 +1,1 @@
+"""Configuration, connections, schemas and the local stack launcher."""

@@ -1,0 +1,113 @@
+"""Creates every store's schema (topics, index template, indexes, migrations, keyspace); safe to run again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from infra import connections
+from infra.schema.mongo_indexes import MONGO_INDEXES
+from infra.schema.search_index import items_alias, items_template
+from infra.schema.topics import TOPICS
+from infra.settings import Settings
+
+CQL_DIR = Path(__file__).parent / "schema" / "cql"
+ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
+
+
+def bootstrap_all(settings: Settings) -> list[str]:
+    """Apply every schema; returns one line per store saying what was done."""
+    report = asyncio.run(_bootstrap_async(settings))
+    report.append(migrate_mysql(settings))
+    report.append(migrate_cassandra(settings))
+    return report
+
+
+async def _bootstrap_async(settings: Settings) -> list[str]:
+    return [await create_topics(settings), await create_search_index(settings), await create_mongo_indexes(settings)]
+
+
+async def create_topics(settings: Settings) -> str:
+    from aiokafka.admin import NewTopic
+
+    admin = connections.kafka_admin(settings)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in TOPICS if t.name not in existing]
+        if missing:
+            await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.config) for t in missing])
+    finally:
+        await admin.close()
+    return f"kafka: {len(missing)} topics created, {len(TOPICS) - len(missing)} already there"
+
+
+async def create_search_index(settings: Settings) -> str:
+    es = connections.elasticsearch(settings)
+    alias = items_alias(settings.elasticsearch_index_prefix)
+    try:
+        await es.indices.put_index_template(name=alias, body=items_template(settings.elasticsearch_index_prefix))
+        if not await es.indices.exists_alias(name=alias):
+            await es.indices.create(index=f"{alias}-v1", body={"aliases": {alias: {}}})
+            return f"elasticsearch: template and index {alias}-v1 created"
+    finally:
+        await es.close()
+    return "elasticsearch: template updated, index already there"
+
+
+async def create_mongo_indexes(settings: Settings) -> str:
+    client = connections.mongo(settings)
+    try:
+        db = client[settings.mongo_database]
+        for collection, indexes in MONGO_INDEXES.items():
+            for index in indexes:
+                await db[collection].create_index(index["keys"], name=index["name"], unique=index.get("unique", False))
+    finally:
+        await client.close()
+    return f"mongodb: indexes ensured on {', '.join(MONGO_INDEXES)}"
+
+
+def migrate_mysql(settings: Settings, database_url: str | None = None) -> str:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ALEMBIC_INI))
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url)
+    command.upgrade(config, "head")
+    return "mysql: migrated to head"
+
+
+def migrate_cassandra(settings: Settings, keyspace: str | None = None) -> str:
+    """Apply the numbered CQL files not yet recorded in `<keyspace>.schema_versions`."""
+    keyspace = keyspace or settings.cassandra_keyspace
+    cluster = connections.cassandra(settings)
+    session = cluster.connect()
+    try:
+        applied_now = []
+        for path in sorted(CQL_DIR.glob("*.cql")):
+            version = path.stem
+            if version != "0001_keyspace" and _cql_applied(session, keyspace, version):
+                continue
+            for statement in _cql_statements(path.read_text(), keyspace):
+                session.execute(statement, timeout=60)
+            if version == "0001_keyspace":
+                session.execute(f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_versions "
+                                "(version text PRIMARY KEY, applied_at timestamp)")
+            session.execute(f"INSERT INTO {keyspace}.schema_versions (version, applied_at) "
+                            "VALUES (%s, toTimestamp(now())) IF NOT EXISTS", (version,))
+            applied_now.append(version)
+    finally:
+        cluster.shutdown()
+    return f"cassandra: keyspace {keyspace}, applied {applied_now or 'nothing new'}"
+
+
+def _cql_applied(session, keyspace: str, version: str) -> bool:
+    row = session.execute(f"SELECT version FROM {keyspace}.schema_versions WHERE version = %s", (version,)).one()
+    return row is not None
+
+
+def _cql_statements(text: str, keyspace: str) -> list[str]:
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    body = "\n".join(lines).replace("{keyspace}", keyspace)
+    return [statement.strip() for statement in body.split(";") if statement.strip()]

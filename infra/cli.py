@@ -1,0 +1,169 @@
+"""The `shop` command line: the stack, the API server and the stream worker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import get_settings
+from infra.stack import launcher, stack_paths, stack_services
+
+app = typer.Typer(help="E-commerce backend: storefront APIs, seller feed, stream workers and batch jobs.", no_args_is_help=True)
+stack_app = typer.Typer(help="The local stack of backing services (Kafka, Elasticsearch, MongoDB-wire, MariaDB, Redis, Cassandra, Spark).", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+console = Console()
+
+
+@stack_app.command("up")
+def stack_up(
+    skip_bootstrap: bool = typer.Option(False, help="Start services without creating topics, indexes and schemas."),
+) -> None:
+    """Install what is missing, start every service, wait until each is healthy, then bootstrap the schemas."""
+    settings = get_settings()
+    began = time.monotonic()
+    try:
+        ready = launcher.up(stack_services(settings), stack_paths(settings), on_event=lambda m: console.print(f"[dim]{m}[/]"))
+    except launcher.StackError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1)
+    for name, seconds in ready.items():
+        console.print(f"{name:<14} healthy after {seconds:5.1f}s")
+    if not skip_bootstrap:
+        from infra.bootstrap import bootstrap_all
+
+        for line in bootstrap_all(settings):
+            console.print(f"[dim]{line}[/]")
+    console.print(f"[green]stack up in {time.monotonic() - began:.1f}s[/]")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop every service of the stack (data is kept)."""
+    settings = get_settings()
+    stopped = launcher.down(stack_services(settings), stack_paths(settings))
+    console.print("stopped: " + (", ".join(stopped) or "nothing was running"))
+
+
+@stack_app.command("status")
+def stack_status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Health of every service; exits 1 when any is unhealthy."""
+    settings = get_settings()
+    rows = launcher.status(stack_services(settings), stack_paths(settings))
+    if as_json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+    else:
+        console.print(_status_table(rows))
+    if not all(row.healthy for row in rows):
+        raise typer.Exit(1)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    service: str = typer.Argument(None, help="One service; all when omitted."),
+    lines: int = typer.Option(40, "--lines", "-n"),
+    follow: bool = typer.Option(False, "--follow", "-f"),
+) -> None:
+    """Show the tail of the services' logs."""
+    settings = get_settings()
+    paths = stack_paths(settings)
+    names = [service] if service else [s.name for s in stack_services(settings) if s.daemon]
+    files = [str(paths.log(name)) for name in names if paths.log(name).exists()]
+    if not files:
+        console.print("no logs yet")
+        raise typer.Exit(1)
+    subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *files])
+
+
+@stack_app.command("reset")
+def stack_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+    """Stop the stack and delete all its data and logs (downloaded artifacts are kept)."""
+    if not yes:
+        typer.confirm("Delete all local stack data?", abort=True)
+    settings = get_settings()
+    launcher.reset(stack_services(settings), stack_paths(settings))
+    console.print("stack data deleted")
+
+
+@app.command()
+def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("infra.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port)
+
+
+@app.command()
+def worker(log_level: str = typer.Option("info")) -> None:
+    """Run the stream worker (the faust agents of every folder)."""
+    from infra.worker import create_worker
+
+    # faust's own command line reads sys.argv.
+    sys.argv = ["shop worker", "worker", "--loglevel", log_level, "--without-web"]
+    create_worker(get_settings()).main()
+
+
+@app.command()
+def demo(
+    exit_when_ready: bool = typer.Option(False, "--exit", help="Stop once everything is shown working (for scripts)."),
+) -> None:
+    """The main job end to end: bring the stack up, then serve the API and run the worker until Ctrl-C."""
+    from infra import demo as demo_run
+
+    stack_up(skip_bootstrap=False)
+    settings = get_settings()
+    children = demo_run.start_api_and_worker(settings)
+    try:
+        report = demo_run.wait_until_ready(settings)
+        console.print_json(data=report)
+        if not report.get("ready"):
+            raise typer.Exit(1)
+        console.print(f"[green]API on http://{settings.api_host}:{settings.api_port} (docs at /docs); worker running[/]")
+        if not exit_when_ready:
+            for child in children:
+                child.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo_run.stop(children)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(
+    ctx: typer.Context,
+    down_after: bool = typer.Option(False, help="Stop the stack when the tests end."),
+) -> None:
+    """Bring the stack up (if needed) and run the whole test suite; extra arguments go to pytest."""
+    stack_up(skip_bootstrap=False)
+    try:
+        code = subprocess.run([sys.executable, "-m", "pytest", *ctx.args]).returncode
+    finally:
+        if down_after:
+            stack_down()
+    raise typer.Exit(code)
+
+
+def _status_table(rows: list[launcher.ServiceStatus]) -> Table:
+    table = Table("service", "version", "port", "pid", "healthy", "resident memory")
+    for row in rows:
+        table.add_row(
+            row.name, row.version, str(row.port or "-"), str(row.pid or "-"),
+            "[green]yes[/]" if row.healthy else "[red]no[/]", f"{row.rss_bytes / 2**20:,.0f} MiB" if row.rss_bytes else "-",
+        )
+    total = sum(row.rss_bytes for row in rows)
+    table.add_row("total", "", "", "", "", f"{total / 2**20:,.0f} MiB")
+    return table
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Builds every client from the settings; the app's lifespan, the worker, jobs and tests all connect through here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from infra.settings import Settings
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
+    from cassandra.cluster import Cluster
+    from elasticsearch import AsyncElasticsearch
+    from pymongo import AsyncMongoClient
+    from pyspark.sql import SparkSession
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def kafka_producer(settings: Settings, **options) -> AIOKafkaProducer:
+    from aiokafka import AIOKafkaProducer
+
+    # acks=all + idempotence: a retried send neither duplicates nor reorders within a partition.
+    return AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+                            linger_ms=5, **options)
+
+
+def kafka_consumer(settings: Settings, *topics: str, group_id: str, **options) -> AIOKafkaConsumer:
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(*topics, bootstrap_servers=settings.kafka_bootstrap, group_id=group_id,
+                            enable_auto_commit=False, auto_offset_reset="earliest", **options)
+
+
+def kafka_admin(settings: Settings) -> AIOKafkaAdminClient:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    return AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000)
+
+
+def elasticsearch(settings: Settings) -> AsyncElasticsearch:
+    from elasticsearch import AsyncElasticsearch
+
+    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True)
+
+
+def mongo(settings: Settings) -> AsyncMongoClient:
+    from pymongo import AsyncMongoClient
+
+    return AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=5_000, tz_aware=True)
+
+
+def mysql(settings: Settings, database_url: str | None = None) -> AsyncEngine:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    return create_async_engine(database_url or settings.mysql_url, pool_size=20, max_overflow=20,
+                               pool_pre_ping=True, pool_recycle=3600)
+
+
+def redis(settings: Settings) -> Redis:
+    from redis.asyncio import Redis
+
+    return Redis.from_url(settings.redis_url, decode_responses=True)
+
+
+def cassandra(settings: Settings) -> Cluster:
+    """A driver Cluster; call `.connect(keyspace)` for a session and `.shutdown()` when done."""
+    from cassandra.cluster import Cluster
+    from cassandra.policies import DCAwareRoundRobinPolicy
+
+    return Cluster(settings.cassandra_hosts, port=settings.cassandra_port, protocol_version=5,
+                   load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="datacenter1"), connect_timeout=10)
+
+
+def spark(settings: Settings, app_name: str) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master(settings.spark_master).appName(app_name)
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )

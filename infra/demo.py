@@ -1,0 +1,45 @@
+"""`shop demo`: the main job end to end on the local stack: API and stream worker on top of the running engines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+
+from infra.settings import Settings
+
+
+def start_api_and_worker(settings: Settings) -> list[subprocess.Popen]:
+    cli = [sys.executable, "-m", "infra.cli"]
+    return [
+        subprocess.Popen([*cli, "serve"]),
+        subprocess.Popen([*cli, "worker", "--log-level", "warning"]),
+    ]
+
+
+def wait_until_ready(settings: Settings, timeout: float = 60) -> dict:
+    """Poll /readyz until every dependency answers; returns the last readiness report."""
+    url = f"http://{settings.api_host}:{settings.api_port}/readyz"
+    deadline = time.monotonic() + timeout
+    report: dict = {"ready": False, "checks": "API not answering"}
+    while time.monotonic() < deadline:
+        try:
+            report = httpx.get(url, timeout=5).json()
+            if report.get("ready"):
+                return report
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return report
+
+
+def stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()

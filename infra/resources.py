@@ -1,0 +1,41 @@
+"""The composition root: opens every client once (API lifespan, worker, jobs) and closes them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from infra import connections
+from infra.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    producer: Any
+    elasticsearch: Any
+    mongo: Any
+    mysql: Any
+    redis: Any
+    cassandra: Any  # a driver Cluster; sessions are opened per keyspace by the stores that need one
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    producer = connections.kafka_producer(settings)
+    await producer.start()
+    resources = Resources(
+        settings=settings, producer=producer, elasticsearch=connections.elasticsearch(settings),
+        mongo=connections.mongo(settings), mysql=connections.mysql(settings), redis=connections.redis(settings),
+        cassandra=connections.cassandra(settings),
+    )
+    try:
+        yield resources
+    finally:
+        await asyncio.gather(
+            producer.stop(), resources.elasticsearch.close(), resources.mongo.close(), resources.mysql.dispose(),
+            resources.redis.aclose(), asyncio.to_thread(resources.cassandra.shutdown), return_exceptions=True,
+        )

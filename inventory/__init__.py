@@ -1,0 +1,1 @@
+"""Stock counts per item and warehouse, kept non-negative by the database."""

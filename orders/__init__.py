@@ -1,0 +1,1 @@
+"""Order taking with a payment window, payment outcomes and the order lifecycle."""

@@ -1,0 +1,1 @@
+"""Spark jobs: streaming reports, the event lake and ALS recommendations."""
