@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.stack.service import Launch, StackPaths, port_open, run_quiet
+from infra.stack.service import Launch, StackPaths, java_binary, maven_install, port_open, run_quiet
 
 POM = Path(__file__).parent / "maven" / "kafka" / "pom.xml"
 
@@ -33,36 +31,16 @@ class Kafka:
     version = "3.9.2"
     daemon = True
 
-    def _lib(self, paths: StackPaths) -> Path:
-        return paths.artifacts(self.name) / "lib"
-
-    def _java(self) -> str:
-        home = os.environ.get("JAVA_HOME")
-        return str(Path(home) / "bin" / "java") if home else "java"
-
     def install(self, paths: StackPaths) -> None:
-        marker = paths.artifacts(self.name) / "installed-version"
-        if marker.exists() and marker.read_text().strip() == self.version:
-            return
-        lib = self._lib(paths)
-        shutil.rmtree(lib, ignore_errors=True)  # never mix jars of two versions on one classpath
-        run_quiet(
-            [
-                "mvn", "-q", "-B", "-f", str(POM),
-                f"-Dkafka.version={self.version}",  # the module, not the pom, decides the version
-                "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={lib}",
-            ],
-            paths.log(self.name),
-        )
-        marker.write_text(self.version + "\n")
+        maven_install(paths, self.name, POM, self.version, version_property="kafka.version")
 
     def _java_base(self, paths: StackPaths) -> list[str]:
         data = paths.data(self.name)
         return [
-            self._java(),
+            java_binary(),
             f"-Dlog4j.configuration=file:{data / 'log4j.properties'}",
             f"-Dkafka.logs.dir={data}",
-            "-cp", f"{self._lib(paths)}/*",
+            "-cp", f"{paths.artifacts(self.name) / 'lib'}/*",
         ]
 
     def prepare(self, paths: StackPaths) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -72,3 +73,31 @@ def run_quiet(argv: list[str], log: Path, cwd: Path | None = None, env: dict[str
     if result.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-30:]
         raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n" + "\n".join(tail))
+
+
+# Elasticsearch 7.10 needs the COMPAT locale data that JDK 23+ dropped, and Cassandra 5.0 supports JDK 11/17 only.
+_JDK17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+
+def java_binary() -> str:
+    """The JDK every JVM service runs on: $JAVA_HOME when set, else Debian's JDK 17, else `java` on the PATH."""
+    import os
+
+    home = os.environ.get("JAVA_HOME") or (str(_JDK17) if _JDK17.is_dir() else None)
+    return str(Path(home) / "bin" / "java") if home else "java"
+
+
+def maven_install(paths: StackPaths, service: str, pom: Path, version: str, version_property: str | None = None) -> Path:
+    """Copy a pom's runtime jars into the service's `lib/` once per version; Maven's local repository caches downloads."""
+    home = paths.artifacts(service)
+    lib = home / "lib"
+    marker = home / "installed-version"
+    if marker.exists() and marker.read_text().strip() == version:
+        return lib
+    shutil.rmtree(lib, ignore_errors=True)  # never mix jars of two versions on one classpath
+    home.mkdir(parents=True, exist_ok=True)
+    pin = [f"-D{version_property}={version}"] if version_property else []
+    run_quiet(["mvn", "-q", "-B", "-f", str(pom), *pin, "dependency:copy-dependencies", "-DincludeScope=runtime",
+               f"-DoutputDirectory={lib}"], paths.log(service))
+    marker.write_text(version + "\n")
+    return lib
