@@ -48,7 +48,7 @@ async def create_search_index(settings: Settings) -> str:
     try:
         await es.indices.put_index_template(name=alias, body=items_template(settings.elasticsearch_index_prefix))
         if not await es.indices.exists_alias(name=alias):
-            await es.indices.create(index=f"{alias}-v1", body={"aliases": {alias: {}}})
+            await es.indices.create(index=f"{alias}-v1", aliases={alias: {}})
             return f"elasticsearch: template and index {alias}-v1 created"
     finally:
         await es.close()

@@ -122,7 +122,9 @@ def demo(
     try:
         report = demo_run.wait_until_ready(settings)
         console.print_json(data=report)
-        if not report.get("ready"):
+        exited = [child.args[3] for child in children if child.poll() is not None]
+        if not report.get("ready") or exited:
+            console.print(f"[red]not ready; exited: {exited or 'none'}[/]")
             raise typer.Exit(1)
         console.print(f"[green]API on http://{settings.api_host}:{settings.api_port} (docs at /docs); worker running[/]")
         if not exit_when_ready:

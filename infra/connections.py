@@ -65,11 +65,12 @@ def redis(settings: Settings) -> Redis:
 
 def cassandra(settings: Settings) -> Cluster:
     """A driver Cluster; call `.connect(keyspace)` for a session and `.shutdown()` when done."""
-    from cassandra.cluster import Cluster
-    from cassandra.policies import DCAwareRoundRobinPolicy
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
+    profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()), request_timeout=20)
     return Cluster(settings.cassandra_hosts, port=settings.cassandra_port, protocol_version=5,
-                   load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="datacenter1"), connect_timeout=10)
+                   execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
 
 
 def spark(settings: Settings, app_name: str) -> SparkSession:

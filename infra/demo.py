@@ -15,7 +15,7 @@ def start_api_and_worker(settings: Settings) -> list[subprocess.Popen]:
     cli = [sys.executable, "-m", "infra.cli"]
     return [
         subprocess.Popen([*cli, "serve"]),
-        subprocess.Popen([*cli, "worker", "--log-level", "warning"]),
+        subprocess.Popen([*cli, "worker", "--log-level", "warn"]),
     ]
 
 

@@ -42,13 +42,12 @@ async def test_kafka_consumer_group_reads_what_was_produced(settings, unique_nam
 
 async def test_elasticsearch_finds_a_misspelt_title(settings, unique_name):
     es = connections.elasticsearch(settings)
-    await es.indices.create(index=unique_name, body={"mappings": {"properties": {
-        "title": {"type": "text"}, "brand": {"type": "keyword"}}}})
+    await es.indices.create(index=unique_name, mappings={"properties": {
+        "title": {"type": "text"}, "brand": {"type": "keyword"}}})
 
-    await es.index(index=unique_name, id="1", body={"title": "Cotton crew neck shirt", "brand": "Acme"}, refresh=True)
-    found = await es.search(index=unique_name, body={
-        "query": {"match": {"title": {"query": "cottn shrt", "fuzziness": "AUTO"}}},
-        "aggs": {"brands": {"terms": {"field": "brand"}}}})
+    await es.index(index=unique_name, id="1", document={"title": "Cotton crew neck shirt", "brand": "Acme"}, refresh=True)
+    found = await es.search(index=unique_name, query={"match": {"title": {"query": "cottn shrt", "fuzziness": "AUTO"}}},
+                            aggs={"brands": {"terms": {"field": "brand"}}})
 
     await es.indices.delete(index=unique_name)
     await es.close()

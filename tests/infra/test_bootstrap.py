@@ -1,0 +1,44 @@
+"""Bootstrap creates every store's schema and can run again without harm."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from infra import connections
+from infra.bootstrap import bootstrap_all
+from infra.schema.search_index import items_alias
+from infra.schema.topics import TOPICS
+
+pytestmark = pytest.mark.stack
+
+
+async def _topic_partitions(settings) -> dict[str, int]:
+    admin = connections.kafka_admin(settings)
+    await admin.start()
+    described = await admin.describe_topics([t.name for t in TOPICS])
+    await admin.close()
+    return {topic["topic"]: len(topic["partitions"]) for topic in described}
+
+
+async def test_bootstrap_twice_leaves_every_schema_in_place(settings):
+    import asyncio
+
+    await asyncio.to_thread(bootstrap_all, settings)
+    report = await asyncio.to_thread(bootstrap_all, settings)
+
+    es = connections.elasticsearch(settings)
+    alias_exists = await es.indices.exists_alias(name=items_alias(settings.elasticsearch_index_prefix))
+    await es.close()
+    mongo = connections.mongo(settings)
+    index_names = set((await mongo[settings.mongo_database]["items"].index_information()).keys())
+    await mongo.close()
+    engine = connections.mysql(settings)
+    async with engine.connect() as conn:
+        revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    await engine.dispose()
+    assert any("0 topics created" in line for line in report)
+    assert await _topic_partitions(settings) == {t.name: t.partitions for t in TOPICS}
+    assert alias_exists
+    assert "seller_sku" in index_names
+    assert revision == "0001"
