@@ -35,11 +35,17 @@ def stack_up(
     for name, seconds in ready.items():
         console.print(f"{name:<14} healthy after {seconds:5.1f}s")
     if not skip_bootstrap:
-        from infra.bootstrap import bootstrap_all
-
-        for line in bootstrap_all(settings):
-            console.print(f"[dim]{line}[/]")
+        stack_bootstrap()
     console.print(f"[green]stack up in {time.monotonic() - began:.1f}s[/]")
+
+
+@stack_app.command("bootstrap")
+def stack_bootstrap() -> None:
+    """Create Kafka topics, the search index, Mongo indexes, MySQL migrations and the Cassandra keyspace (idempotent)."""
+    from infra.bootstrap import bootstrap_all
+
+    for line in bootstrap_all(get_settings()):
+        console.print(f"[dim]{line}[/]")
 
 
 @stack_app.command("down")
