@@ -79,24 +79,24 @@ def migrate_mysql(settings: Settings, database_url: str | None = None) -> str:
 
 
 def migrate_cassandra(settings: Settings, keyspace: str | None = None) -> str:
-    """Apply the numbered CQL files not yet recorded in `<keyspace>.schema_versions`."""
+    """Ensure the keyspace, then apply the numbered CQL files not yet recorded in `<keyspace>.schema_versions`."""
     keyspace = keyspace or settings.cassandra_keyspace
     cluster = connections.cassandra(settings)
     session = cluster.connect()
     try:
+        for statement in _cql_statements((CQL_DIR / "keyspace.cql").read_text(), keyspace):
+            session.execute(statement, timeout=60)
+        session.execute(f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_versions "
+                        "(version text PRIMARY KEY, applied_at timestamp)", timeout=60)
         applied_now = []
-        for path in sorted(CQL_DIR.glob("*.cql")):
-            version = path.stem
-            if version != "0001_keyspace" and _cql_applied(session, keyspace, version):
+        for path in sorted(CQL_DIR.glob("[0-9]*.cql")):
+            if _cql_applied(session, keyspace, path.stem):
                 continue
             for statement in _cql_statements(path.read_text(), keyspace):
                 session.execute(statement, timeout=60)
-            if version == "0001_keyspace":
-                session.execute(f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_versions "
-                                "(version text PRIMARY KEY, applied_at timestamp)")
             session.execute(f"INSERT INTO {keyspace}.schema_versions (version, applied_at) "
-                            "VALUES (%s, toTimestamp(now())) IF NOT EXISTS", (version,))
-            applied_now.append(version)
+                            "VALUES (%s, toTimestamp(now()))", (path.stem,))
+            applied_now.append(path.stem)
     finally:
         cluster.shutdown()
     return f"cassandra: keyspace {keyspace}, applied {applied_now or 'nothing new'}"

@@ -38,7 +38,25 @@ async def test_bootstrap_twice_leaves_every_schema_in_place(settings):
         revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await engine.dispose()
     assert any("0 topics created" in line for line in report)
+    assert any("nothing new" in line for line in report if line.startswith("cassandra"))
     assert await _topic_partitions(settings) == {t.name: t.partitions for t in TOPICS}
     assert alias_exists
     assert "seller_sku" in index_names
     assert revision == "0001"
+
+
+def test_cassandra_migrations_apply_each_numbered_file_once(settings, unique_name, tmp_path, monkeypatch):
+    from infra import bootstrap
+
+    (tmp_path / "keyspace.cql").write_text((bootstrap.CQL_DIR / "keyspace.cql").read_text())
+    (tmp_path / "0001_orders.cql").write_text("CREATE TABLE {keyspace}.orders (order_id text PRIMARY KEY);")
+    monkeypatch.setattr(bootstrap, "CQL_DIR", tmp_path)
+
+    first = bootstrap.migrate_cassandra(settings, keyspace=unique_name)
+    second = bootstrap.migrate_cassandra(settings, keyspace=unique_name)
+
+    cluster = connections.cassandra(settings)
+    cluster.connect().execute(f"DROP KEYSPACE {unique_name}", timeout=60)
+    cluster.shutdown()
+    assert first.endswith("applied ['0001_orders']")
+    assert second.endswith("applied nothing new")
