@@ -157,6 +157,12 @@ def test(
     raise typer.Exit(code)
 
 
+# Commands of the business folders. Each builds its clients here (the composition root) and calls the folder's code.
+# --- inbound commands (shop ingest, shop sellers create) ---
+# --- search commands (shop reindex) ---
+# --- serviceability commands (shop logistics load) ---
+
+
 def _status_table(rows: list[launcher.ServiceStatus]) -> Table:
     table = Table("service", "version", "port", "pid", "healthy", "resident memory")
     for row in rows:

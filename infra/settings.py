@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     spark_driver_memory: str = "1g"
 
+    # Stream consumers take up to this many records, or what arrived within the window, per bulk write.
+    consumer_batch_size: int = 2000
+    consumer_batch_seconds: float = 0.2
+    # The seller feed publishes in chunks of this many records and refuses requests larger than the limit.
+    feed_chunk_records: int = 1000
+    feed_max_records: int = 200_000
+    search_max_page_size: int = 100
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

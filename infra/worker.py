@@ -1,19 +1,38 @@
-"""The faust stream worker: one app, to which every folder's agents are attached."""
+"""The faust stream worker: one app; the composition root builds each folder's stores and attaches its agents."""
 
 from __future__ import annotations
 
 import faust
 
+from infra import connections
+from infra.schema.search_index import items_alias
 from infra.settings import Settings
 
 
 def create_worker(settings: Settings) -> faust.App:
-    return faust.App(
+    from inbound import agents as inbound_agents
+    from inbound.store import FeedStore
+    from item_service import agents as item_agents
+    from item_service.store import ItemStore
+    from search import agents as search_agents
+    from search.store import SearchIndex
+
+    worker = faust.App(
         "shop-worker",
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         topic_replication_factor=1,
         topic_partitions=6,
+        topic_allow_declare=False,  # topics are created with explicit partition counts by `shop stack up`
         web_enabled=False,
         autodiscover=False,
+        producer_acks=-1,
     )
+    batching = {"batch_size": settings.consumer_batch_size, "within": settings.consumer_batch_seconds}
+    items = ItemStore(connections.mongo(settings)[settings.mongo_database])
+    search_index = SearchIndex(connections.elasticsearch(settings), items_alias(settings.elasticsearch_index_prefix))
+    feeds = FeedStore(connections.mysql(settings))
+    item_agents.register(worker, items, **batching)
+    search_agents.register(worker, search_index, **batching)
+    inbound_agents.register(worker, feeds, **batching)
+    return worker

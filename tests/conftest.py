@@ -22,3 +22,32 @@ def settings() -> Settings:
 @pytest.fixture
 def unique_name() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def running_worker():
+    """The real `shop worker` process (all agents) for tests that follow records through Kafka."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    worker = subprocess.Popen([sys.executable, "-m", "infra.cli", "worker"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+    lines: list[str] = []
+
+    def follow() -> None:
+        for line in worker.stdout:
+            lines.append(line)
+            if "Worker ready" in line:
+                ready.set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    if not ready.wait(120):
+        worker.kill()
+        raise RuntimeError("worker did not become ready:\n" + "".join(lines[-40:]))
+    time.sleep(1)  # partitions assigned just after "ready"
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)

@@ -19,6 +19,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("catalog.items", 6),
     TopicSpec("catalog.items.rejected", 3, A_WEEK),
     TopicSpec("catalog.items.dlq", 3),
+    TopicSpec("catalog.items.outcomes", 3),
     TopicSpec("search.performed", 3, A_WEEK),
     TopicSpec("cart.events", 3),
     TopicSpec("wishlist.events", 3),

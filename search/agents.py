@@ -1,0 +1,5 @@
+"""Stream agents (being built)."""
+
+
+def register(worker, store, *, batch_size: int, within: float) -> None:
+    pass
