@@ -1,0 +1,125 @@
+"""Catalog ingest: items/s from the seller feed until every item is in MongoDB and searchable, against a bare loader.
+
+    .venv/bin/python -m bench.catalog_ingest [--count 100000] [--rate 1000 --seconds 20]
+
+Needs the local stack (`./shop stack up`); starts its own API server and worker. Prints the pipeline's items/s, the bare
+loader's (aiokafka consumer + insert_many + Elasticsearch bulk, no validation) over the same records in the same run, the
+ratio, and the feed-acceptance-to-searchable latency at a steady rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+
+from bench.bare_loader import run_bare_loader
+from bench.harness import api_and_worker, create_seller, report, summary
+from infra import connections
+from infra.sample_catalog import grow, vendure_products
+from infra.schema.search_index import items_alias
+from infra.settings import get_settings
+
+
+async def stored_counts(settings, mongo_items, es, alias: str, seller_id: str) -> tuple[int, int]:
+    in_mongo = await mongo_items.count_documents({"seller_id": seller_id})
+    await es.indices.refresh(index=alias)
+    in_search = (await es.count(index=alias, query={"term": {"seller_id": seller_id}}))["count"]
+    return in_mongo, in_search
+
+
+async def pipeline_run(settings, base_url: str, records: list[dict]) -> dict:
+    seller = create_seller(f"bench-{uuid.uuid4().hex[:6]}")
+    mongo, es = connections.mongo(settings), connections.elasticsearch(settings)
+    items, alias = mongo[settings.mongo_database]["items"], items_alias(settings.elasticsearch_index_prefix)
+    body = "".join(json.dumps(record) + "\n" for record in records).encode()
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=600) as client:
+        response = await client.post(f"{base_url}/v1/sellers/{seller['seller_id']}/items", content=body,
+                                     headers={"X-Api-Key": seller["api_key"], "Content-Type": "application/x-ndjson"})
+    accepted = time.monotonic() - started
+    assert response.status_code == 202 and response.json()["accepted"] == len(records), response.text[:500]
+    while (counts := await stored_counts(settings, items, es, alias, seller["seller_id"])) != (len(records),) * 2:
+        await asyncio.sleep(0.5)
+    elapsed = time.monotonic() - started
+    await cleanup(items, es, alias, seller["seller_id"])
+    await mongo.close()
+    await es.close()
+    return {"seconds": elapsed, "accepted_seconds": accepted, "items_per_s": len(records) / elapsed}
+
+
+async def steady_latency(settings, base_url: str, records: list[dict], rate: int, seconds: int) -> dict:
+    """Publish `rate` items/s in tenth-of-a-second feeds; a feed's latency is acceptance until all its items are searchable."""
+    seller = create_seller(f"bench-{uuid.uuid4().hex[:6]}")
+    es = connections.elasticsearch(settings)
+    alias, per_tick, accepted_at, visible_at = items_alias(settings.elasticsearch_index_prefix), rate // 10, {}, {}
+    headers = {"X-Api-Key": seller["api_key"], "Content-Type": "application/x-ndjson"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        poller = asyncio.create_task(poll_visible(es, alias, seller["seller_id"], per_tick, accepted_at, visible_at))
+        for tick in range(seconds * 10):
+            tick_started = time.monotonic()
+            chunk = [{**r, "sku": f"{r['sku']}-s{tick}", "attributes": {**r["attributes"], "bench_batch": f"b{tick}"}}
+                     for r in records[tick * per_tick:(tick + 1) * per_tick]]
+            await client.post(f"{base_url}/v1/sellers/{seller['seller_id']}/items", headers=headers,
+                              content="".join(json.dumps(r) + "\n" for r in chunk).encode())
+            accepted_at[f"b{tick}"] = time.monotonic()
+            await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick_started)))
+        deadline = time.monotonic() + 60
+        while len(visible_at) < len(accepted_at) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        poller.cancel()
+    latencies = [visible_at[b] - accepted_at[b] for b in accepted_at if b in visible_at]
+    await es.delete_by_query(index=alias, query={"term": {"seller_id": seller["seller_id"]}}, conflicts="proceed")
+    await es.close()
+    return {"feeds": len(accepted_at), "feeds_never_visible": len(accepted_at) - len(latencies), **summary(latencies)}
+
+
+async def poll_visible(es, alias, seller_id, per_tick, accepted_at, visible_at) -> None:
+    while True:
+        found = await es.search(index=alias, size=0, query={"term": {"seller_id": seller_id}},
+                                aggs={"b": {"terms": {"field": "attributes.bench_batch", "size": 10_000}}})
+        now = time.monotonic()
+        for bucket in found["aggregations"]["b"]["buckets"]:
+            if bucket["doc_count"] >= per_tick and bucket["key"] in accepted_at and bucket["key"] not in visible_at:
+                visible_at[bucket["key"]] = now
+        await asyncio.sleep(0.05)
+
+
+async def cleanup(items, es, alias: str, seller_id: str) -> None:
+    await items.delete_many({"seller_id": seller_id})
+    await es.delete_by_query(index=alias, query={"term": {"seller_id": seller_id}}, conflicts="proceed")
+
+
+async def warehouses(settings) -> list[str]:
+    redis = connections.redis(settings)
+    from search.serviceability.store import ServiceabilityStore
+
+    found = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
+    await redis.aclose()
+    return found or [f"WH-{n:02d}" for n in range(12)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=20)
+    args = parser.parse_args()
+    settings = get_settings()
+    records = list(grow(vendure_products(settings.stack_dir / "cache"), args.count, asyncio.run(warehouses(settings))))
+    with api_and_worker(settings) as base_url:
+        pipeline = asyncio.run(pipeline_run(settings, base_url, records))
+        latency = asyncio.run(steady_latency(settings, base_url, records, args.rate, args.seconds))
+    bare = asyncio.run(run_bare_loader(settings, records))
+    report(f"pipeline: feed -> Kafka -> MongoDB + Elasticsearch ({args.count:,} items)", pipeline)
+    report("bare loader: aiokafka + insert_many + ES bulk, no validation (same records)", bare)
+    report("ratio", {"pipeline / bare items/s": pipeline["items_per_s"] / bare["items_per_s"]})
+    report(f"feed acceptance -> searchable at {args.rate} items/s for {args.seconds}s (seconds)", latency)
+
+
+if __name__ == "__main__":
+    main()
