@@ -1,0 +1,63 @@
+"""Publish after commit: `add_event` writes an event in the caller's transaction; `OutboxRelay` sends committed events
+to Kafka in id order and deletes them once acknowledged (at least once; every event carries an `event_id` to dedupe)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+RELAY_LOCK = "shop.outbox.relay"  # one relay at a time keeps each key's events in commit order
+
+
+async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseModel | dict[str, Any]) -> str:
+    """Queue `event` for `topic`; it is published only if the surrounding transaction commits. Returns its event_id."""
+    payload = event.model_dump(mode="json") if isinstance(event, BaseModel) else dict(event)
+    payload.setdefault("event_id", uuid.uuid4().hex)
+    await conn.execute(text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)"),
+                       {"t": topic, "k": key, "p": json.dumps(payload, default=str)})
+    return payload["event_id"]
+
+
+class OutboxRelay:
+    def __init__(self, engine: AsyncEngine, producer, batch_size: int = 500, idle_seconds: float = 0.05) -> None:
+        self.engine, self.producer = engine, producer
+        self.batch_size, self.idle_seconds = batch_size, idle_seconds
+
+    async def run_forever(self) -> None:
+        async with self.engine.connect() as lock_conn:
+            # Waits here while another process relays; takes over if that one dies (its session ends, the lock frees).
+            while not (await lock_conn.execute(text("SELECT GET_LOCK(:n, 5)"), {"n": RELAY_LOCK})).scalar():
+                await asyncio.sleep(self.idle_seconds)
+            while True:
+                try:
+                    sent = await self.relay_once()
+                except Exception:  # a broker or database hiccup: log it and retry; nothing is deleted unsent
+                    log.exception("outbox relay failed; retrying")
+                    sent = 0
+                    await asyncio.sleep(1)
+                if not sent:
+                    await asyncio.sleep(self.idle_seconds)
+
+    async def relay_once(self) -> int:
+        """Send the oldest pending events; delete them only after Kafka acknowledged every one. Returns how many."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT id, topic, event_key, payload FROM outbox ORDER BY id LIMIT :n"),
+                                       {"n": self.batch_size})).all()
+            await conn.rollback()
+        if not rows:
+            return 0
+        acks = [await self.producer.send(r.topic, key=r.event_key.encode(), value=r.payload.encode()) for r in rows]
+        await asyncio.gather(*acks)
+        async with self.engine.begin() as conn:
+            # Exactly the ids sent: a lower id committed meanwhile (a slower transaction) is still pending, not lost.
+            await conn.execute(text("DELETE FROM outbox WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                               {"ids": [r.id for r in rows]})
+        return len(rows)

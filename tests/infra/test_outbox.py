@@ -1,0 +1,61 @@
+"""Publish after commit: committed events reach Kafka in order, rolled-back ones never do."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import text
+
+from infra import connections
+from infra.outbox import OutboxRelay, add_event
+
+pytestmark = pytest.mark.stack
+
+
+async def _create_topic(settings, name: str) -> None:
+    from aiokafka.admin import NewTopic
+
+    admin = connections.kafka_admin(settings)
+    await admin.start()
+    await admin.create_topics([NewTopic(name, 1, 1)])
+    await admin.close()
+
+
+async def _read_all(settings, topic: str, expected: int) -> list[dict]:
+    consumer = connections.kafka_consumer(settings, topic, group_id=f"{topic}-reader")
+    await consumer.start()
+    found: list[dict] = []
+    async with asyncio.timeout(20):
+        while len(found) < expected:
+            batch = await consumer.getmany(timeout_ms=500)
+            found += [json.loads(m.value) for records in batch.values() for m in records]
+    await consumer.stop()
+    return found
+
+
+async def test_committed_events_are_relayed_in_order_and_rolled_back_ones_never(settings, unique_name):
+    await _create_topic(settings, unique_name)
+    engine, producer = connections.mysql(settings), connections.kafka_producer(settings)
+    await producer.start()
+    async with engine.begin() as conn:
+        for n in range(3):
+            await add_event(conn, unique_name, "order-1", {"n": n})
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:
+            await add_event(conn, unique_name, "order-1", {"n": "rolled back"})
+            raise RuntimeError("the change failed")
+
+    relay = OutboxRelay(engine, producer)
+    while await relay.relay_once():
+        pass
+
+    events = await _read_all(settings, unique_name, 3)
+    async with engine.connect() as conn:
+        left = (await conn.execute(text("SELECT COUNT(*) FROM outbox WHERE topic = :t"), {"t": unique_name})).scalar()
+    await producer.stop()
+    await engine.dispose()
+    assert [e["n"] for e in events] == [0, 1, 2]
+    assert len({e["event_id"] for e in events}) == 3
+    assert left == 0
