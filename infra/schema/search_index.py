@@ -11,6 +11,8 @@ ITEMS_TEMPLATE = {
             "number_of_shards": 1,
             "number_of_replicas": 0,
             "refresh_interval": "1s",
+            # Attributes are free-form per category, so their keyword fields add up across categories.
+            "mapping": {"total_fields": {"limit": 5000}},
             "analysis": {"analyzer": {"folded": {"type": "custom", "tokenizer": "standard",
                                                  "filter": ["lowercase", "asciifolding"]}}},
         },
@@ -28,11 +30,20 @@ ITEMS_TEMPLATE = {
                 "currency": {"type": "keyword"},
                 # Per-category attributes stay free-form; every value is indexed as an exact keyword for filters and facets.
                 "attributes": {"type": "object", "dynamic": True},
+                # The attribute names an item has: the facets offered for a category are its most common names.
+                "attribute_names": {"type": "keyword"},
                 "size_class": {"type": "keyword"},
                 "in_stock": {"type": "boolean"},
                 "stock_warehouses": {"type": "keyword"},
+                # Stock comes from feed records (guarded by version) and from inventory (guarded by stock_version).
+                "stock_version": {"type": "long"},
                 "version": {"type": "long"},
+                # A delete keeps a tombstone so an older replay cannot bring the item back; searches hide it.
+                "deleted": {"type": "boolean"},
+                "created_at": {"type": "date"},
                 "updated_at": {"type": "date"},
+                # When this index last changed the document: a reindex catches up on what changed while it ran.
+                "indexed_at": {"type": "date"},
             },
             "dynamic_templates": [
                 {"attributes_as_keywords": {"path_match": "attributes.*", "mapping": {"type": "keyword", "ignore_above": 256}}},

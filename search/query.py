@@ -1,0 +1,205 @@
+"""Builds the Elasticsearch search request from the shopper's parameters and reads the answer back (no I/O).
+
+Facet filters go in `post_filter`, and each facet counts with every filter but its own, so picking a category
+still shows how many items the other categories hold.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from search.service import delivery_eta
+
+SortOrder = Literal["relevance", "price_asc", "price_desc", "newest"]
+MAX_WINDOW = 10_000  # Elasticsearch's max_result_window: deeper pages go through search_after
+PRICE_EDGES = (0, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000)
+FACET_SIZE = 20
+ATTRIBUTE_FACETS = 5
+TEXT_FIELDS = ["title^3", "description"]
+SOURCE_FIELDS = ["item_id", "title", "price", "currency", "category", "brand", "in_stock", "size_class",
+                 "stock_warehouses"]
+
+
+class InvalidSearch(ValueError):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+class SearchParams(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    q: str | None = None
+    categories: list[str] = []
+    brands: list[str] = []
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    attributes: dict[str, list[str]] = {}  # attr.<name>=<value>: any of the values of one name, all of the names
+    pincode: str | None = None
+    in_stock: bool = True  # hide out-of-stock items unless asked not to
+    sort: SortOrder = "relevance"
+    page: int = 1
+    size: int = 20
+    cursor: str | None = None
+    facet_names: list[str] = []
+
+
+def check(params: SearchParams, max_page_size: int) -> None:
+    """Refuse what Elasticsearch would refuse or what cannot mean anything, with a reason the caller can act on."""
+    if params.size < 1 or params.size > max_page_size:
+        raise InvalidSearch("invalid_page_size", f"size must be between 1 and {max_page_size}")
+    if params.page < 1:
+        raise InvalidSearch("invalid_page", "page starts at 1")
+    if params.min_price is not None and params.max_price is not None and params.min_price > params.max_price:
+        raise InvalidSearch("invalid_price_range", "min_price is above max_price")
+    if params.cursor is not None:
+        read_cursor(params.cursor, params.sort)
+    elif params.page * params.size > MAX_WINDOW:
+        raise InvalidSearch("page_too_deep", f"pages beyond {MAX_WINDOW} results are reached with the next_cursor "
+                                             "of the previous page")
+
+
+def build_search(params: SearchParams, deliverable: dict | None, attribute_facets: list[str]) -> dict[str, Any]:
+    filters = facet_filters(params)
+    body: dict[str, Any] = {
+        "query": matching(params, deliverable), "aggs": aggregations(filters, attribute_facets),
+        "sort": sort_clauses(params), "size": params.size, "track_total_hits": True, "_source": SOURCE_FIELDS,
+    }
+    if filters:
+        body["post_filter"] = {"bool": {"filter": list(filters.values())}}
+    if params.cursor is not None:
+        body["search_after"] = read_cursor(params.cursor, params.sort)["after"]
+    else:
+        body["from"] = (params.page - 1) * params.size
+    return body
+
+
+def attribute_names_search(params: SearchParams, deliverable: dict | None) -> dict[str, Any]:
+    """The most common attribute names among the matching items: the attribute facets worth offering."""
+    query = matching(params, deliverable)
+    query["bool"]["filter"].extend(facet_filters(params).values())
+    return {"query": query, "size": 0,
+            "aggs": {"names": {"terms": {"field": "attribute_names", "size": ATTRIBUTE_FACETS}}}}
+
+
+def matching(params: SearchParams, deliverable: dict | None) -> dict[str, Any]:
+    filters: list[dict] = [{"term": {"deleted": False}}]
+    if params.in_stock:
+        filters.append({"term": {"in_stock": True}})
+    if params.pincode is not None:
+        filters.append(deliverable_filter(deliverable or {}))
+    return {"bool": {"must": [text_query(params.q)] if params.q else [], "filter": filters}}
+
+
+def text_query(q: str) -> dict[str, Any]:
+    """All words, exact or with typos; when that finds nothing, most of the words still match (lower score)."""
+    return {"bool": {"should": [
+        {"multi_match": {"query": q, "fields": TEXT_FIELDS, "operator": "and", "boost": 2}},
+        {"multi_match": {"query": q, "fields": TEXT_FIELDS, "operator": "and", "fuzziness": "AUTO"}},
+        {"multi_match": {"query": q, "fields": TEXT_FIELDS, "fuzziness": "AUTO", "minimum_should_match": "2<75%",
+                         "boost": 0.5}},
+        {"match_phrase": {"title": {"query": q, "boost": 3}}},
+        {"match_phrase_prefix": {"title": {"query": q, "boost": 1.5}}},
+    ], "minimum_should_match": 1}}
+
+
+def deliverable_filter(deliverable: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """An item is deliverable when a warehouse holding it can carry its size class to the pincode."""
+    clauses = [{"bool": {"filter": [{"term": {"size_class": size}},
+                                    {"terms": {"stock_warehouses": sorted(warehouses)}}]}}
+               for size, warehouses in sorted(deliverable.items()) if warehouses]
+    return {"bool": {"should": clauses, "minimum_should_match": 1}} if clauses else {"match_none": {}}
+
+
+def facet_filters(params: SearchParams) -> dict[str, dict]:
+    filters: dict[str, dict] = {}
+    if params.categories:
+        filters["category"] = {"terms": {"category": params.categories}}
+    if params.brands:
+        filters["brand"] = {"terms": {"brand": params.brands}}
+    if params.min_price is not None or params.max_price is not None:
+        bounds = {"gte": params.min_price, "lte": params.max_price}
+        filters["price"] = {"range": {"price": {k: float(v) for k, v in bounds.items() if v is not None}}}
+    for name, values in params.attributes.items():
+        filters[f"attr.{name}"] = {"terms": {f"attributes.{name}": values}}
+    return filters
+
+
+def aggregations(filters: dict[str, dict], attribute_facets: list[str]) -> dict[str, Any]:
+    # Aggregation names are positional: facet names may hold characters aggregation names cannot.
+    return {f"f{i}": {"filter": {"bool": {"filter": [c for n, c in filters.items() if n != name]}},
+                      "aggs": {"values": agg}}
+            for i, (name, agg) in enumerate(facet_aggs(attribute_facets).items())}
+
+
+def facet_aggs(attribute_facets: list[str]) -> dict[str, dict]:
+    ranges = [{"from": low, "to": high} for low, high in zip(PRICE_EDGES, PRICE_EDGES[1:])]
+    aggs = {"category": {"terms": {"field": "category", "size": FACET_SIZE}},
+            "brand": {"terms": {"field": "brand", "size": FACET_SIZE}},
+            "price": {"range": {"field": "price", "ranges": [*ranges, {"from": PRICE_EDGES[-1]}]}}}
+    for name in attribute_facets:
+        aggs[f"attr.{name}"] = {"terms": {"field": f"attributes.{name}", "size": FACET_SIZE}}
+    return aggs
+
+
+def sort_clauses(params: SearchParams) -> list[dict]:
+    newest = {"created_at": {"order": "desc", "missing": "_last"}}
+    first = {"relevance": {"_score": "desc"} if params.q else newest, "newest": newest,
+             "price_asc": {"price": "asc"}, "price_desc": {"price": "desc"}}[params.sort]
+    return [first, {"item_id": "asc"}]
+
+
+def read_page(response: dict, params: SearchParams, deliverable: dict | None, attribute_facets: list[str]) -> dict:
+    hits = response["hits"]["hits"]
+    total = response["hits"]["total"]["value"]
+    page = read_cursor(params.cursor, params.sort)["page"] if params.cursor else params.page
+    more = len(hits) == params.size and page * params.size < total
+    return {"total": total, "page": page, "items": [result_item(hit["_source"], deliverable) for hit in hits],
+            "facets": read_facets(response["aggregations"], attribute_facets),
+            "next_cursor": cursor_token(hits[-1]["sort"], page + 1, params.sort) if more else None}
+
+
+def result_item(source: dict, deliverable: dict | None) -> dict[str, Any]:
+    eta = delivery_eta(source.get("size_class"), source.get("stock_warehouses") or [], deliverable or {})
+    price = {"amount": str(source["price"]), "currency": source.get("currency")} if "price" in source else None
+    return {"item_id": source["item_id"], "title": source.get("title"), "price": price,
+            "category": source.get("category"), "brand": source.get("brand"), "in_stock": bool(source.get("in_stock")),
+            "deliverable": None if deliverable is None else eta is not None, "eta_hours": eta}
+
+
+def read_facets(aggregations: dict, attribute_facets: list[str]) -> dict[str, list[dict]]:
+    facets: dict[str, list[dict]] = {}
+    for i, name in enumerate(facet_aggs(attribute_facets)):
+        buckets = aggregations[f"f{i}"]["values"]["buckets"]
+        if name == "price":
+            facets[name] = [{"from": _whole(b.get("from")), "to": _whole(b.get("to")), "count": b["doc_count"]}
+                            for b in buckets if b["doc_count"]]
+        else:
+            facets[name] = [{"value": b["key"], "count": b["doc_count"]} for b in buckets]
+    return facets
+
+
+def cursor_token(after: list, page: int, sort: str) -> str:
+    raw = json.dumps({"after": after, "page": page, "sort": sort}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_cursor(token: str, sort: str) -> dict[str, Any]:
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after, page = list(cursor["after"]), int(cursor["page"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        raise InvalidSearch("invalid_cursor", "the cursor is not one this API returned") from error
+    if cursor.get("sort") != sort:
+        raise InvalidSearch("invalid_cursor", "the cursor belongs to another sort order; keep the first page's sort")
+    return {"after": after, "page": page}
+
+
+def _whole(edge: float | None) -> int | None:
+    return None if edge is None else int(edge)

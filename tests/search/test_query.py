@@ -1,0 +1,185 @@
+"""The search request built from the shopper's parameters, and the page read back from Elasticsearch's answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from search.query import InvalidSearch, SearchParams, build_search, check, cursor_token, read_cursor, read_page
+
+pytestmark = pytest.mark.unit
+
+
+def filters_of(body: dict) -> list[dict]:
+    return body["query"]["bool"]["filter"]
+
+
+def aggregation(body: dict, facet: str, attribute_facets: tuple[str, ...] = ()) -> dict:
+    names = ["category", "brand", "price", *(f"attr.{n}" for n in attribute_facets)]
+    return body["aggs"][f"f{names.index(facet)}"]
+
+
+def test_text_query_tolerates_typos_and_falls_back_to_most_words():
+    body = build_search(SearchParams(q="cotton shrit"), None, [])
+
+    clauses = body["query"]["bool"]["must"][0]["bool"]["should"]
+
+    fuzzy = [c["multi_match"] for c in clauses if "multi_match" in c and c["multi_match"].get("fuzziness") == "AUTO"]
+    assert any(m.get("operator") == "and" for m in fuzzy)
+    assert any("minimum_should_match" in m for m in fuzzy)
+    assert fuzzy[0]["fields"] == ["title^3", "description"]
+
+
+def test_out_of_stock_and_deleted_items_are_hidden_by_default():
+    body = build_search(SearchParams(), None, [])
+
+    assert {"term": {"deleted": False}} in filters_of(body)
+    assert {"term": {"in_stock": True}} in filters_of(body)
+
+
+def test_in_stock_false_shows_out_of_stock_but_never_deleted_items():
+    body = build_search(SearchParams(in_stock=False), None, [])
+
+    assert filters_of(body) == [{"term": {"deleted": False}}]
+
+
+def test_pincode_keeps_items_whose_warehouse_carries_their_size_there():
+    deliverable = {"small": {"W1": 10.0, "W2": 20.0}, "medium": {}, "large": {}, "bulky": {"W3": 40.0}}
+
+    body = build_search(SearchParams(pincode="560001"), deliverable, [])
+
+    should = filters_of(body)[-1]["bool"]["should"]
+    assert should == [
+        {"bool": {"filter": [{"term": {"size_class": "bulky"}}, {"terms": {"stock_warehouses": ["W3"]}}]}},
+        {"bool": {"filter": [{"term": {"size_class": "small"}}, {"terms": {"stock_warehouses": ["W1", "W2"]}}]}},
+    ]
+
+
+def test_pincode_no_warehouse_reaches_matches_nothing():
+    deliverable = {"small": {}, "medium": {}, "large": {}, "bulky": {}}
+
+    body = build_search(SearchParams(pincode="560001"), deliverable, [])
+
+    assert filters_of(body)[-1] == {"match_none": {}}
+
+
+def test_facet_filters_narrow_hits_but_each_facet_counts_without_its_own_filter():
+    params = SearchParams(categories=["shirts"], brands=["acme"], attributes={"color": ["red", "blue"]})
+
+    body = build_search(params, None, ["color"])
+
+    assert len(body["post_filter"]["bool"]["filter"]) == 3
+    category_filters = aggregation(body, "category", ("color",))["filter"]["bool"]["filter"]
+    assert category_filters == [{"terms": {"brand": ["acme"]}}, {"terms": {"attributes.color": ["red", "blue"]}}]
+    color = aggregation(body, "attr.color", ("color",))
+    assert color["aggs"]["values"]["terms"]["field"] == "attributes.color"
+
+
+def test_price_bounds_filter_and_price_facet_has_fixed_buckets():
+    body = build_search(SearchParams(min_price="100", max_price="999.5"), None, [])
+
+    assert body["post_filter"]["bool"]["filter"] == [{"range": {"price": {"gte": 100.0, "lte": 999.5}}}]
+    ranges = aggregation(body, "price")["aggs"]["values"]["range"]["ranges"]
+    assert ranges[0] == {"from": 0, "to": 500} and ranges[-1] == {"from": 50_000}
+
+
+@pytest.mark.parametrize("sort, first", [
+    ("price_asc", {"price": "asc"}), ("price_desc", {"price": "desc"}),
+    ("newest", {"created_at": {"order": "desc", "missing": "_last"}}),
+])
+def test_every_sort_breaks_ties_by_item_id(sort, first):
+    body = build_search(SearchParams(sort=sort), None, [])
+
+    assert body["sort"] == [first, {"item_id": "asc"}]
+
+
+def test_relevance_sorts_by_score_when_there_is_text():
+    body = build_search(SearchParams(q="shirt"), None, [])
+
+    assert body["sort"] == [{"_score": "desc"}, {"item_id": "asc"}]
+
+
+def test_page_becomes_an_offset():
+    body = build_search(SearchParams(page=3, size=20), None, [])
+
+    assert body["from"] == 40 and body["size"] == 20
+
+
+def test_cursor_continues_after_the_last_hit_without_an_offset():
+    token = cursor_token([12.5, "abc"], 501, "price_asc")
+
+    body = build_search(SearchParams(sort="price_asc", cursor=token), None, [])
+
+    assert body["search_after"] == [12.5, "abc"]
+    assert "from" not in body
+
+
+def test_pages_beyond_ten_thousand_results_need_the_cursor():
+    with pytest.raises(InvalidSearch) as refused:
+        check(SearchParams(page=101, size=100), max_page_size=100)
+
+    assert refused.value.code == "page_too_deep"
+
+
+@pytest.mark.parametrize("params, code", [
+    (SearchParams(size=101), "invalid_page_size"),
+    (SearchParams(size=0), "invalid_page_size"),
+    (SearchParams(page=0), "invalid_page"),
+    (SearchParams(min_price="10", max_price="5"), "invalid_price_range"),
+    (SearchParams(cursor="not-a-cursor"), "invalid_cursor"),
+    (SearchParams(cursor=cursor_token([1, "a"], 2, "price_asc"), sort="newest"), "invalid_cursor"),
+])
+def test_unusable_parameters_are_refused_with_a_reason(params, code):
+    with pytest.raises(InvalidSearch) as refused:
+        check(params, max_page_size=100)
+
+    assert refused.value.code == code
+
+
+def test_cursor_round_trips():
+    token = cursor_token([1700000000000, "id-9"], 7, "newest")
+
+    cursor = read_cursor(token, "newest")
+
+    assert cursor == {"after": [1700000000000, "id-9"], "page": 7}
+
+
+def answer(hits: list[dict], total: int, facets: int = 3) -> dict:
+    empty = {"values": {"buckets": []}}
+    return {"hits": {"total": {"value": total}, "hits": hits}, "aggregations": {f"f{i}": empty for i in range(facets)}}
+
+
+def hit(item_id: str, **source) -> dict:
+    return {"_source": {"item_id": item_id, "title": "T", "price": "10.00", "currency": "INR", "in_stock": True,
+                        "size_class": "small", "stock_warehouses": ["W1", "W2"], **source}, "sort": [10.0, item_id]}
+
+
+def test_page_gives_each_hit_its_fastest_delivery_and_a_cursor_when_more_remain():
+    params = SearchParams(size=2, sort="price_asc", pincode="560001")
+
+    page = read_page(answer([hit("a"), hit("b")], total=5), params, {"small": {"W1": 30.0, "W2": 8.0}}, [])
+
+    assert [item["eta_hours"] for item in page["items"]] == [8.0, 8.0]
+    assert page["items"][0]["deliverable"] is True
+    assert page["items"][0]["price"] == {"amount": "10.00", "currency": "INR"}
+    assert read_cursor(page["next_cursor"], "price_asc") == {"after": [10.0, "b"], "page": 2}
+
+
+def test_last_page_has_no_cursor_and_no_pincode_means_no_estimate():
+    page = read_page(answer([hit("a")], total=1), SearchParams(size=2), None, [])
+
+    assert page["next_cursor"] is None
+    assert page["items"][0]["deliverable"] is None and page["items"][0]["eta_hours"] is None
+
+
+def test_price_facet_reads_buckets_with_items_only():
+    response = answer([], total=0)
+    response["aggregations"]["f2"] = {"values": {"buckets": [
+        {"from": 0.0, "to": 500.0, "doc_count": 2}, {"from": 500.0, "to": 1000.0, "doc_count": 0},
+        {"from": 50000.0, "doc_count": 1}]}}
+
+    page = read_page(response, SearchParams(), None, [])
+
+    assert page["facets"]["price"] == [{"from": 0, "to": 500, "count": 2}, {"from": 50000, "to": None, "count": 1}]
+    assert json.dumps(page)  # the page is plain JSON

@@ -1,0 +1,159 @@
+"""The item index on the real Elasticsearch: version guards enforced by the index itself, stock, and the rebuild."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory.events import StockChanged
+from search import commands
+from search.query import SearchParams
+from tests.search.conftest import ITEMS_BODY, item_id, record, stored
+
+pytestmark = pytest.mark.stack
+
+
+async def titles(search_index, category: str, **params) -> list[str]:
+    page = await search_index.search(SearchParams(categories=[category], **params), None)
+    return [item["title"] for item in page["items"]]
+
+
+async def test_newer_version_replaces_the_item_and_a_stale_one_is_ignored(search_index, catalog, unique_name):
+    item = record(version=2, category=unique_name, title="Linen shirt")
+    await catalog(item)
+
+    await catalog(record(item.item_id, version=3, category=unique_name, title="Linen shirt v3"),
+                  record(item.item_id, version=1, category=unique_name, title="Ancient shirt"))
+
+    assert await titles(search_index, unique_name) == ["Linen shirt v3"]
+    assert (await search_index.document(item.item_id))["version"] == 3
+
+
+async def test_replaying_a_batch_changes_nothing(search_index, catalog, unique_name):
+    batch = [record(category=unique_name, title=f"Shirt {n}", version=5) for n in range(3)]
+    await catalog(*batch)
+    before = [await search_index.document(r.item_id) for r in batch]
+
+    await catalog(*batch)
+
+    assert [await search_index.document(r.item_id) for r in batch] == before
+
+
+async def test_delete_hides_the_item_and_an_older_upsert_cannot_bring_it_back(search_index, catalog, unique_name):
+    item = record(version=1, category=unique_name)
+    await catalog(item)
+
+    await catalog(record(item.item_id, op="delete", version=2), record(item.item_id, version=1, category=unique_name))
+
+    assert await titles(search_index, unique_name, in_stock=False) == []
+    assert (await search_index.document(item.item_id))["deleted"] is True
+
+
+async def test_delete_of_an_unknown_item_leaves_a_tombstone(search_index, catalog, unique_name):
+    unknown = record().item_id
+
+    await catalog(record(unknown, op="delete", version=4), record(unknown, version=3, category=unique_name))
+
+    assert await titles(search_index, unique_name, in_stock=False) == []
+
+
+async def test_patch_merges_fields_and_attributes_key_by_key(search_index, catalog, unique_name):
+    item = record(version=1, category=unique_name, brand="Acme", attributes={"color": "red", "fit": "slim"})
+    await catalog(item)
+
+    await catalog(record(item.item_id, op="patch", version=2, title="Renamed", attributes={"color": "blue"}))
+
+    document = await search_index.document(item.item_id)
+    assert document["title"] == "Renamed" and document["brand"] == "Acme"
+    assert document["attributes"] == {"color": "blue", "fit": "slim"}
+
+
+async def test_patch_of_an_unknown_item_is_ignored(search_index, catalog):
+    unknown = record().item_id
+
+    await catalog(record(unknown, op="patch", version=9, title="Orphan"))
+
+    assert await search_index.document(unknown) is None
+
+
+def stock(item_id: str, version: int, available: int) -> StockChanged:
+    return StockChanged(item_id=item_id, version=version, in_stock=available > 0,
+                        warehouses=[{"warehouse_id": "W1", "available": available}])
+
+
+async def test_sold_out_hides_the_item_and_a_stale_restock_does_not_show_it(search_index, catalog, unique_name):
+    [item] = await catalog(record(category=unique_name))
+
+    await search_index.apply_stock([stock(item.item_id, 2, available=0), stock(item.item_id, 1, available=9)])
+    await search_index.refresh()
+
+    assert await titles(search_index, unique_name) == []
+    assert (await search_index.document(item.item_id))["stock_version"] == 2
+
+
+async def test_restock_shows_the_item_again(search_index, catalog, unique_name):
+    [item] = await catalog(record(category=unique_name))
+    await search_index.apply_stock([stock(item.item_id, 1, available=0)])
+
+    await search_index.apply_stock([stock(item.item_id, 2, available=1)])
+    await search_index.refresh()
+
+    assert await titles(search_index, unique_name) == ["Plain cotton shirt"]
+
+
+async def test_stock_change_before_the_item_is_known_is_kept_but_not_shown(search_index, catalog, unique_name):
+    unknown = record().item_id
+    await search_index.apply_stock([stock(unknown, 1, available=0)])
+
+    await catalog(record(unknown, category=unique_name, stock=None))
+
+    assert await titles(search_index, unique_name, in_stock=False) == ["Plain cotton shirt"]
+    assert (await search_index.document(unknown))["in_stock"] is False
+
+
+async def test_record_the_index_cannot_take_is_refused_with_its_reason(search_index):
+    bad = record().model_copy(update={"received_at": "not a time"})
+
+    refused = await search_index.apply_records([record(), bad])
+
+    assert list(refused) == [1]
+    assert "updated_at" in refused[1] or "date" in refused[1]
+
+
+async def test_rebuild_loads_the_stored_items_and_moves_the_alias(own_index, stored_items, es):
+    await stored_items(stored("a", 1, title="Kept mug"), stored("b", 2, deleted=True))
+
+    rebuild = await commands.reindex(own_index, stored_items.db, ITEMS_BODY, batch_size=1)
+
+    assert rebuild.loaded == 2
+    assert await own_index.live_index() == own_index.alias + "-v2"
+    assert not await es.indices.exists(index=own_index.alias + "-v1")
+    await own_index.refresh()
+    assert [i["title"] for i in (await own_index.search(SearchParams(), None))["items"]] == ["Kept mug"]
+
+
+async def test_searches_read_the_old_index_until_the_swap(own_index, stored_items):
+    await own_index.apply_records([record("c" * 32, title="Old mug")])
+    await stored_items(stored("d", 1, title="New mug"))
+
+    rebuild = await commands.begin(own_index, ITEMS_BODY)
+    await commands.load_stored_items(own_index, rebuild, stored_items.db["items"], batch_size=10)
+    await own_index.refresh()
+
+    assert [i["title"] for i in (await own_index.search(SearchParams(), None))["items"]] == ["Old mug"]
+    await commands.finish(own_index, rebuild)
+    await own_index.refresh()
+    assert {i["title"] for i in (await own_index.search(SearchParams(), None))["items"]} == {"Old mug", "New mug"}
+
+
+async def test_writes_during_the_rebuild_are_kept_and_stale_stored_data_does_not_win(own_index, stored_items):
+    await stored_items(stored("e", 1, title="Stored title"))
+    rebuild = await commands.begin(own_index, ITEMS_BODY)
+
+    await own_index.apply_records([record(item_id("e"), version=5, title="Newer title"),
+                                   record(item_id("f"), title="Brand new")])
+    await commands.load_stored_items(own_index, rebuild, stored_items.db["items"], batch_size=10)
+    await commands.finish(own_index, rebuild)
+
+    await own_index.refresh()
+    titles_now = {i["title"] for i in (await own_index.search(SearchParams(), None))["items"]}
+    assert titles_now == {"Newer title", "Brand new"}
