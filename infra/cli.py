@@ -117,23 +117,30 @@ def worker(log_level: str = typer.Option("info")) -> None:
 
 @app.command()
 def demo(
-    exit_when_ready: bool = typer.Option(False, "--exit", help="Stop once everything is shown working (for scripts)."),
+    exit_when_done: bool = typer.Option(False, "--exit", help="Stop after the walkthrough instead of serving (for scripts)."),
+    items: int = typer.Option(2000, help="How many sample catalog items to put through the seller feed."),
 ) -> None:
-    """The main job end to end: bring the stack up, then serve the API and run the worker until Ctrl-C."""
+    """The main job end to end: stack up, API and worker, logistics network, a sample catalog through the feed, searches."""
+    import asyncio
+
     from infra import demo as demo_run
+    from infra import demo_catalog
 
     stack_up(skip_bootstrap=False)
     settings = get_settings()
     children = demo_run.start_api_and_worker(settings)
+    base_url = f"http://{settings.api_host}:{settings.api_port}"
     try:
         report = demo_run.wait_until_ready(settings)
-        console.print_json(data=report)
         exited = [child.args[3] for child in children if child.poll() is not None]
         if not report.get("ready") or exited:
+            console.print_json(data=report)
             console.print(f"[red]not ready; exited: {exited or 'none'}[/]")
             raise typer.Exit(1)
-        console.print(f"[green]API on http://{settings.api_host}:{settings.api_port} (docs at /docs); worker running[/]")
-        if not exit_when_ready:
+        asyncio.run(demo_catalog.prepare_catalog(settings, base_url, items, console))
+        asyncio.run(demo_catalog.show_searches(base_url, console))
+        console.print(f"[green]API on {base_url} (docs at /docs); worker running. Ctrl-C stops both.[/]")
+        if not exit_when_done:
             for child in children:
                 child.wait()
     except KeyboardInterrupt:
@@ -159,8 +166,118 @@ def test(
 
 # Commands of the business folders. Each builds its clients here (the composition root) and calls the folder's code.
 # --- inbound commands (shop ingest, shop sellers create) ---
+sellers_app = typer.Typer(help="Sellers of the marketplace and their API keys.", no_args_is_help=True)
+app.add_typer(sellers_app, name="sellers")
+
+
+@sellers_app.command("create")
+def sellers_create(name: str) -> None:
+    """Register a seller; prints {"seller_id", "api_key"} (the key is shown only this once)."""
+    import asyncio
+
+    from inbound import commands
+
+    print(json.dumps(asyncio.run(_with_feed_store(lambda feeds, _: commands.create_seller(feeds, name)))))
+
+
+@app.command()
+def ingest(
+    file: str = typer.Argument(..., help="A .csv, .jsonl/.ndjson or .json (array) feed."),
+    seller: str = typer.Option(..., "--seller", help="The seller_id the records belong to."),
+) -> None:
+    """Ingest a feed file for a seller exactly as the API would; prints the feed summary as JSON."""
+    import asyncio
+    from pathlib import Path
+
+    from inbound import commands
+    from inbound.feed import FeedInterrupted, FeedLimits, FeedTooLarge
+
+    settings = get_settings()
+    limits = FeedLimits(chunk_records=settings.feed_chunk_records, max_records=settings.feed_max_records)
+    try:
+        summary = asyncio.run(_with_feed_store(lambda feeds, producer: commands.ingest_file(
+            Path(file), seller, feeds=feeds, producer=producer, limits=limits), with_producer=True))
+    except (commands.CannotIngest, FeedTooLarge, FeedInterrupted) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1)
+    print(json.dumps(summary))
+
+
+async def _with_feed_store(run, with_producer: bool = False):
+    from inbound.store import FeedStore
+    from infra import connections
+
+    settings = get_settings()
+    engine = connections.mysql(settings)
+    producer = connections.kafka_producer(settings) if with_producer else None
+    try:
+        if producer:
+            await producer.start()
+        return await run(FeedStore(engine), producer)
+    finally:
+        if producer:
+            await producer.stop()
+        await engine.dispose()
+
+
 # --- search commands (shop reindex) ---
+@app.command()
+def reindex(batch_size: int = typer.Option(1000, help="Items read from MongoDB and indexed per bulk request.")) -> None:
+    """Rebuild the search index from MongoDB into a new index, then swap the alias to it (searches never stop)."""
+    import asyncio
+
+    from infra import connections
+    from infra.schema.search_index import items_alias, items_template
+    from search.commands import reindex as rebuild_index
+    from search.store import SearchIndex
+
+    settings = get_settings()
+
+    async def rebuild() -> None:
+        es, mongo = connections.elasticsearch(settings), connections.mongo(settings)
+        try:
+            index = SearchIndex(es, items_alias(settings.elasticsearch_index_prefix))
+            body = items_template(settings.elasticsearch_index_prefix)["template"]
+            await rebuild_index(index, mongo[settings.mongo_database], body, batch_size=batch_size, progress=console.print)
+        finally:
+            await asyncio.gather(es.close(), mongo.close())
+
+    asyncio.run(rebuild())
+
+
 # --- serviceability commands (shop logistics load) ---
+logistics_app = typer.Typer(help="Warehouses, pincodes and courier routes: serviceability and delivery times.",
+                            no_args_is_help=True)
+app.add_typer(logistics_app, name="logistics")
+
+
+@logistics_app.command("load")
+def logistics_load(
+    file: str = typer.Argument(None, help="Network file, .json or .json.gz (format in search/serviceability/service.py); "
+                                          "the sample network when omitted."),
+) -> None:
+    """Validate a logistics network, precompute the fastest route from every warehouse to every pincode, swap it into Redis."""
+    import asyncio
+    from pathlib import Path
+
+    from infra import connections
+    from search.serviceability import commands
+    from search.serviceability.store import ServiceabilityStore
+
+    async def load() -> commands.LoadReport:
+        redis = connections.redis(get_settings())
+        try:
+            return await commands.load_file(Path(file) if file else None, ServiceabilityStore(redis))
+        finally:
+            await redis.aclose()
+
+    try:
+        report = asyncio.run(load())
+    except commands.InvalidNetwork as error:
+        console.print(str(error), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    for line in report.lines():
+        console.print(line, markup=False)
 
 
 def _status_table(rows: list[launcher.ServiceStatus]) -> Table:

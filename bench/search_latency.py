@@ -1,0 +1,139 @@
+"""Search latency: p50/p99 at 50 concurrent clients through `GET /v1/search` (facets, pincode filter), and the same
+Elasticsearch requests sent straight to Elasticsearch in the same run.
+
+    .venv/bin/python -m bench.search_latency [--items 100000] [--requests 3000] [--clients 50]
+
+Needs the local stack with the logistics network loaded (`shop logistics load`); tops the index up to `--items` searchable
+items through the seller feed first when it holds fewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+
+import httpx
+
+from bench.harness import api_and_worker, create_seller, report, summary
+from infra import connections
+from infra.sample_catalog import grow, vendure_products
+from infra.schema.search_index import items_alias
+from infra.settings import get_settings
+from search.query import SearchParams, attribute_names_search, build_search
+from search.serviceability.store import ServiceabilityStore
+
+WORDS = ("laptop", "shoe", "camera", "sofa", "lamp", "tablet", "running", "wireless", "cotton", "plant", "lptop", "camra")
+CATEGORIES = ("Computers", "Footwear", "Photo", "Furniture", "Plants", "Electronics")
+PINCODES = ("110001", "400001", "560001", "600001", "700001", "500001", "380001", "793001")
+
+
+def query_mix(n: int, seed: int = 3) -> list[dict]:
+    rng, queries = random.Random(seed), []
+    for _ in range(n):
+        query = {"q": rng.choice(WORDS), "pincode": rng.choice(PINCODES), "size": 20}
+        if rng.random() < 0.5:
+            query["category"] = rng.choice(CATEGORIES)
+        if rng.random() < 0.3:
+            query["sort"] = rng.choice(("price_asc", "price_desc", "newest"))
+        queries.append(query)
+    return queries
+
+
+async def es_bodies(settings, query: dict) -> list[dict]:
+    """The requests the API sends to Elasticsearch for `query` (an attribute-name lookup first when a category is set)."""
+    redis = connections.redis(settings)
+    deliverable = await ServiceabilityStore(redis).deliverable_from(query["pincode"])
+    await redis.aclose()
+    params = SearchParams(q=query["q"], categories=[query["category"]] if "category" in query else [],
+                          pincode=query["pincode"], sort=query.get("sort", "relevance"), size=query["size"])
+    bodies = [attribute_names_search(params, deliverable)] if params.categories else []
+    return [*bodies, build_search(params, deliverable, [])]
+
+
+async def timed_run(send, requests: list, clients: int) -> tuple[list[float], float]:
+    latencies, queue = [], list(reversed(requests))
+
+    async def client() -> None:
+        while queue:
+            request = queue.pop()
+            began = time.perf_counter()
+            await send(request)
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, time.perf_counter() - began
+
+
+async def through_api(base_url: str, queries: list[dict], clients: int) -> dict:
+    async with httpx.AsyncClient(base_url=base_url, limits=httpx.Limits(max_connections=clients), timeout=30) as http:
+        async def send(query: dict) -> None:
+            (await http.get("/v1/search", params=query)).raise_for_status()
+
+        await timed_run(send, queries[:200], clients)  # warm-up
+        latencies, seconds = await timed_run(send, queries, clients)
+    return {**{k: v * 1000 if k != "n" else v for k, v in summary(latencies).items()}, "requests_per_s": len(queries) / seconds}
+
+
+async def straight_to_es(settings, queries: list[dict], clients: int) -> dict:
+    alias, bodies = items_alias(settings.elasticsearch_index_prefix), {}
+    for query in {json.dumps(q, sort_keys=True) for q in queries}:
+        bodies[query] = await es_bodies(settings, json.loads(query))
+    async with httpx.AsyncClient(base_url=settings.elasticsearch_url, timeout=30,
+                                 limits=httpx.Limits(max_connections=clients)) as http:
+        async def send(query: dict) -> None:
+            for body in bodies[json.dumps(query, sort_keys=True)]:
+                (await http.post(f"/{alias}/_search", json=body)).raise_for_status()
+
+        await timed_run(send, queries[:200], clients)
+        latencies, seconds = await timed_run(send, queries, clients)
+    return {**{k: v * 1000 if k != "n" else v for k, v in summary(latencies).items()}, "requests_per_s": len(queries) / seconds}
+
+
+async def searchable_items(settings) -> int:
+    es = connections.elasticsearch(settings)
+    alias = items_alias(settings.elasticsearch_index_prefix)
+    count = (await es.count(index=alias, query={"bool": {"must_not": {"term": {"deleted": True}}}}))["count"]
+    await es.close()
+    return count
+
+
+async def top_up(settings, base_url: str, missing: int) -> None:
+    redis = connections.redis(settings)
+    warehouses = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
+    await redis.aclose()
+    seller = create_seller(f"bench-search-{uuid.uuid4().hex[:6]}")
+    records = grow(vendure_products(settings.stack_dir / "cache"), missing, warehouses, seed=5)
+    body = "".join(json.dumps({**r, "sku": f"{r['sku']}-{seller['seller_id'][:6]}"}) + "\n" for r in records).encode()
+    async with httpx.AsyncClient(timeout=600) as http:
+        response = await http.post(f"{base_url}/v1/sellers/{seller['seller_id']}/items", content=body,
+                                   headers={"X-Api-Key": seller["api_key"], "Content-Type": "application/x-ndjson"})
+    response.raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=50)
+    args = parser.parse_args()
+    settings, queries = get_settings(), query_mix(args.requests)
+    with api_and_worker(settings) as base_url:
+        if (have := asyncio.run(searchable_items(settings))) < args.items:
+            asyncio.run(top_up(settings, base_url, args.items - have))
+            while asyncio.run(searchable_items(settings)) < args.items:
+                time.sleep(2)
+        indexed = asyncio.run(searchable_items(settings))
+        api = asyncio.run(through_api(base_url, queries, args.clients))
+        direct = asyncio.run(straight_to_es(settings, queries, args.clients))
+    report(f"GET /v1/search, {args.clients} clients, {indexed:,} searchable items (ms)", api)
+    report("the same Elasticsearch requests sent directly (ms)", direct)
+    report("ratio API / direct", {"p50": api["p50"] / direct["p50"], "p99": api["p99"] / direct["p99"]})
+
+
+if __name__ == "__main__":
+    main()
