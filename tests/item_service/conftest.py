@@ -1,0 +1,117 @@
+"""Builders for the item tests: feed records as inbound publishes them, the real item store, tails on Kafka topics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from inbound.events import ItemRecord
+from infra import connections
+from infra.app import create_app
+from infra.schema.topics import TOPICS
+from item_service.store import ItemStore
+
+NOW = "2024-05-01T10:00:00.000Z"
+LATER = "2024-05-01T11:00:00.000Z"
+
+
+def new_item_id() -> str:
+    return uuid.uuid4().hex
+
+
+def upsert(item_id: str | None = None, *, version: int = 1, index: int = 0, feed_id: str = "feed-1",
+           **fields: Any) -> ItemRecord:
+    """A complete upsert of an item; keyword arguments override fields."""
+    fields = {"title": "Cotton shirt", "description": "A plain shirt", "category": "shirts", "brand": "Acme",
+              "price": "19.99", "currency": "INR", "attributes": {"colour": "blue", "fit": "slim"},
+              "size_class": "small", "stock": [{"warehouse_id": "W1", "quantity": 5}],
+              "images": ["https://img.example/1.jpg"], **fields}
+    return _record(item_id or new_item_id(), "upsert", version, index, feed_id, fields)
+
+
+def patch(item_id: str, *, version: int, index: int = 0, feed_id: str = "feed-1", **fields: Any) -> ItemRecord:
+    return _record(item_id, "patch", version, index, feed_id, fields)
+
+
+def delete(item_id: str, *, version: int, index: int = 0, feed_id: str = "feed-1") -> ItemRecord:
+    return _record(item_id, "delete", version, index, feed_id, {})
+
+
+def _record(item_id: str, op: str, version: int, index: int, feed_id: str, fields: dict) -> ItemRecord:
+    return ItemRecord(item_id=item_id, seller_id="seller-1", sku=f"sku-{item_id}", op=op, version=version,
+                      feed_id=feed_id, index=index, received_at=NOW, fields=fields)
+
+
+async def eventually(check, timeout: float = 15) -> Any:
+    """Polls an async check until it returns something other than None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (result := await check()) is not None:
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not true within {timeout}s")
+
+
+async def next_matching(consumer, predicate, timeout: float = 20) -> Any:
+    """The first message on a tail for which predicate(message) holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batches = await consumer.getmany(timeout_ms=500)
+        for message in (m for messages in batches.values() for m in messages):
+            if predicate(message):
+                return message
+    raise AssertionError(f"no matching message within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+async def mongo_db(settings) -> AsyncIterator:
+    client = connections.mongo(settings)
+    yield client[settings.mongo_database]
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def item_store(mongo_db) -> ItemStore:
+    return ItemStore(mongo_db)
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    with TestClient(create_app(settings)) as api:
+        yield api
+
+
+@pytest.fixture
+async def producer(settings) -> AsyncIterator:
+    kafka = connections.kafka_producer(settings)
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+@pytest.fixture
+async def tail(settings) -> AsyncIterator:
+    """Opens a consumer on a topic positioned at its current end, so it sees only what comes next."""
+    from aiokafka import TopicPartition
+
+    consumers = []
+
+    async def open_tail(topic: str):
+        consumer = connections.kafka_consumer(settings, group_id=None)
+        await consumer.start()
+        consumers.append(consumer)
+        count = next(spec.partitions for spec in TOPICS if spec.name == topic)
+        partitions = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(partitions)
+        for partition, offset in (await consumer.end_offsets(partitions)).items():
+            consumer.seek(partition, offset)
+        return consumer
+
+    yield open_tail
+    await asyncio.gather(*(consumer.stop() for consumer in consumers))

@@ -1,0 +1,121 @@
+"""The item consumer in the real worker: records on Kafka reach MongoDB, replays and older versions change nothing,
+every record's fate is reported, and poison goes to the DLQ without stopping the stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
+from item_service.agents import until_applied
+from item_service.events import OUTCOMES_TOPIC, RecordOutcome
+from item_service.store import ItemStore
+from tests.item_service.conftest import eventually, new_item_id, next_matching, patch, upsert
+
+pytestmark = pytest.mark.stack
+
+
+async def publish(producer, *records) -> None:
+    for record in records:
+        await producer.send_and_wait(ITEMS_TOPIC, key=record.item_id.encode(), value=record.model_dump_json().encode())
+
+
+async def outcome_of(outcomes, record) -> RecordOutcome:
+    def ours(message) -> bool:
+        outcome = json.loads(message.value)
+        return (outcome["feed_id"], outcome["index"]) == (record.feed_id, record.index)
+
+    return RecordOutcome.model_validate_json((await next_matching(outcomes, ours)).value)
+
+
+def from_item_service(item_id: str):
+    """Both consumers of catalog.items dead-letter what they cannot use; this picks the item consumer's letter."""
+    return lambda message: (message.key == item_id.encode()
+                            and json.loads(message.value).get("consumer") == "item_service")
+
+
+def stored_version(item_store, item_id: str, version: int):
+    async def check() -> dict | None:
+        document = (await item_store.current_docs([item_id])).get(item_id)
+        return document if document and document["version"] == version else None
+
+    return check
+
+
+async def test_published_records_are_stored_within_seconds(running_worker, producer, item_store):
+    records = [upsert(title=f"Lamp {n}") for n in range(3)]
+
+    await publish(producer, *records)
+
+    for record in records:
+        document = await eventually(stored_version(item_store, record.item_id, 1))
+        assert document["title"] == record.fields.title
+
+
+async def test_replaying_the_same_records_changes_nothing(running_worker, producer, item_store, tail):
+    outcomes = await tail(OUTCOMES_TOPIC)
+    item_id = new_item_id()
+    records = [upsert(item_id, version=1), patch(item_id, version=2, attributes={"size": "M"}, index=1)]
+    await publish(producer, *records)
+    before = await eventually(stored_version(item_store, item_id, 2))
+    replayed = [r.model_copy(update={"feed_id": f"replay-{uuid.uuid4().hex}"}) for r in records]
+
+    await publish(producer, *replayed)
+
+    assert all([(await outcome_of(outcomes, r)).stale for r in replayed])
+    assert (await item_store.current_docs([item_id]))[item_id] == before
+
+
+async def test_an_older_version_after_a_newer_one_is_ignored(running_worker, producer, item_store, tail):
+    outcomes = await tail(OUTCOMES_TOPIC)
+    item_id = new_item_id()
+    newer = upsert(item_id, version=7, title="Newer", index=0)
+    older = upsert(item_id, version=6, title="Older", index=1)
+
+    await publish(producer, newer, older)
+
+    outcome = await outcome_of(outcomes, older)
+    assert outcome.status == "applied" and outcome.stale
+    assert (await item_store.get(item_id))["title"] == "Newer"
+
+
+async def test_patch_of_an_unknown_item_is_reported_dead_lettered(running_worker, producer, tail):
+    outcomes, dlq = await tail(OUTCOMES_TOPIC), await tail(ITEMS_DLQ_TOPIC)
+    record = patch(new_item_id(), version=3, title="Ghost", feed_id=f"feed-{uuid.uuid4().hex}")
+
+    await publish(producer, record)
+
+    outcome = await outcome_of(outcomes, record)
+    assert outcome.status == "dead_lettered" and outcome.errors == ["patch of an unknown item"]
+    letter = json.loads((await next_matching(dlq, from_item_service(record.item_id))).value)
+    assert letter["reason"] == "patch of an unknown item"
+
+
+async def test_poison_message_reaches_the_dlq_and_the_next_record_is_applied(running_worker, producer, item_store,
+                                                                             tail):
+    dlq = await tail(ITEMS_DLQ_TOPIC)
+    record = upsert()
+
+    await producer.send_and_wait(ITEMS_TOPIC, key=record.item_id.encode(), value=b"not json at all")
+    await publish(producer, record)
+
+    letter = json.loads((await next_matching(dlq, from_item_service(record.item_id))).value)
+    assert letter["reason"].startswith("unreadable record") and letter["value"] == "not json at all"
+    assert letter["topic"] == ITEMS_TOPIC and {"partition", "offset"} <= set(letter)
+    assert await eventually(stored_version(item_store, record.item_id, 1))
+
+
+async def test_a_batch_is_retried_while_mongodb_is_unreachable_rather_than_skipped(caplog):
+    unreachable = AsyncMongoClient("mongodb://127.0.0.1:1", serverSelectionTimeoutMS=100)
+    applying = asyncio.create_task(until_applied(ItemStore(unreachable["shop"]), [upsert()]))
+
+    await asyncio.sleep(3)
+
+    assert not applying.done()
+    assert sum("Retrying" in line for line in caplog.messages) >= 3
+    applying.cancel()
+    await unreachable.close()
