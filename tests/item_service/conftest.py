@@ -48,7 +48,7 @@ def _record(item_id: str, op: str, version: int, index: int, feed_id: str, field
                       feed_id=feed_id, index=index, received_at=NOW, fields=fields)
 
 
-async def eventually(check, timeout: float = 15) -> Any:
+async def eventually(check, timeout: float = 40) -> Any:
     """Polls an async check until it returns something other than None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -171,7 +171,7 @@ async def next_matching(consumer, predicate, timeout: float = 15) -> Any:
     raise AssertionError(f"no matching message within {timeout}s")
 
 
-async def eventually(check, timeout: float = 15):
+async def eventually(check, timeout: float = 40):
     """Polls an async check until it returns something other than None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
