@@ -22,8 +22,8 @@ async def run_bare_loader(settings, records: list[dict], partitions: int = 6) ->
     await admin.create_topics([NewTopic(name, partitions, 1)])
     mongo, es = connections.mongo(settings), connections.elasticsearch(settings)
     collection = mongo[settings.mongo_database][name.replace("-", "_")]
-    await es.indices.create(index=name, settings=ITEMS_TEMPLATE["template"]["settings"],
-                            mappings={**ITEMS_TEMPLATE["template"]["mappings"], "dynamic": True})
+    await es.indices.create(index=name, body={"settings": ITEMS_TEMPLATE["template"]["settings"],
+                                              "mappings": {**ITEMS_TEMPLATE["template"]["mappings"], "dynamic": True}})
     started = time.monotonic()
     consumer = asyncio.create_task(consume(settings, name, collection, es, len(records)))
     await produce(settings, name, records)

@@ -97,7 +97,7 @@ async def straight_to_es(settings, queries: list[dict], clients: int) -> dict:
 async def searchable_items(settings) -> int:
     es = connections.elasticsearch(settings)
     alias = items_alias(settings.elasticsearch_index_prefix)
-    count = (await es.count(index=alias, query={"bool": {"must_not": {"term": {"deleted": True}}}}))["count"]
+    count = (await es.count(index=alias, body={"query": {"bool": {"must_not": {"term": {"deleted": True}}}}}))["count"]
     await es.close()
     return count
 
