@@ -4,14 +4,16 @@ latest state, a delete leaves a tombstone. No I/O: the caller passes the stored 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from inbound.events import ItemFields, ItemRecord
 from item_service.events import RecordOutcome
 
 REQUIRED_ON_UPSERT = ("title", "category", "price", "currency", "size_class")
+INT64_LIMIT = 2**63
 # Fields a patch does not copy as given: money is stored composed, stock as plain objects, attributes merged.
 COMPOSED_FIELDS = ("price", "currency", "stock", "attributes")
 # ISO 4217 minor-unit exponents that differ from the usual 2.
@@ -51,13 +53,20 @@ def apply_record(current: dict | None, record: ItemRecord, now: str) -> tuple[di
     if current is not None and record.version <= current["version"]:
         return current, _outcome(record, stale=True)
     try:
-        if record.op == "delete":
-            return tombstone(current, record, now), _outcome(record)
-        if record.op == "patch":
-            return patched(current, record, now), _outcome(record)
-        return upserted(current, record, now), _outcome(record)
+        document = _changed(current, record, now)
+        if problem := unstorable(document):
+            raise Refused(problem)
+        return document, _outcome(record)
     except Refused as refusal:
         return current, dead_lettered(record.feed_id, record.index, record.item_id, str(refusal))
+
+
+def _changed(current: dict | None, record: ItemRecord, now: str) -> dict:
+    if record.op == "delete":
+        return tombstone(current, record, now)
+    if record.op == "patch":
+        return patched(current, record, now)
+    return upserted(current, record, now)
 
 
 def upserted(current: dict | None, record: ItemRecord, now: str) -> dict:
@@ -104,10 +113,31 @@ def merged_attributes(stored: dict[str, Any], changes: dict[str, Any]) -> dict[s
     return {name: value for name, value in merged.items() if value is not None}
 
 
+def unstorable(value: Any, path: str = "") -> str | None:
+    """Why the document store would refuse this value (MongoDB and FerretDB alike), or None. Free-form attributes
+    reach here unchecked, and one such record must not stop the stream."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if "." in name or name.startswith("$"):
+                return f"field name {path}{name!r} may not contain '.' or start with '$'"
+            if problem := unstorable(item, f"{path}{name}."):
+                return problem
+    elif isinstance(value, list):
+        return next((problem for item in value if (problem := unstorable(item, path))), None)
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f"{path.rstrip('.')} is not a finite number"
+    elif isinstance(value, int) and not isinstance(value, bool) and not -INT64_LIMIT <= value < INT64_LIMIT:
+        return f"{path.rstrip('.')} does not fit in 64 bits"
+    return None
+
+
 def money(price: Decimal, currency: str) -> dict:
     """The API's money shape plus `price_minor`, the amount in the currency's minor units (paise, cents)."""
     exponent = MINOR_UNIT_EXPONENTS.get(currency.upper(), 2)
-    amount = price.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
+    try:
+        amount = price.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise Refused(f"price {price} cannot be expressed in {currency} minor units") from None
     return {"price": {"amount": f"{amount:f}", "currency": currency}, "price_minor": int(amount.scaleb(exponent))}
 
 

@@ -137,8 +137,9 @@ def test_feed_over_the_record_limit_is_413(settings, seller):
 
 
 @pytest.mark.timeout(300)
-def test_fifty_thousand_ndjson_records_in_one_streamed_request(client, seller, running_worker):
-    count = 50_000
+def test_a_large_streamed_ndjson_feed_is_accepted_and_applied(client, seller, running_worker):
+    # 5,000 keeps the shared test run's pipeline backlog short; bench/catalog_ingest.py streams 100,000 in one request.
+    count = 5_000
 
     def body():
         for start in range(0, count, 1000):

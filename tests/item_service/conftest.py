@@ -58,8 +58,8 @@ async def eventually(check, timeout: float = 40) -> Any:
     raise AssertionError(f"not true within {timeout}s")
 
 
-async def next_matching(consumer, predicate, timeout: float = 20) -> Any:
-    """The first message on a tail for which predicate(message) holds."""
+async def next_matching(consumer, predicate, timeout: float = 60) -> Any:
+    """The first message on a tail for which predicate(message) holds (the wait covers a backlog other tests left)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         batches = await consumer.getmany(timeout_ms=500)

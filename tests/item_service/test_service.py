@@ -156,3 +156,32 @@ def test_unreadable_record_with_feed_and_index_gets_a_dead_lettered_outcome():
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"feed_id": "f", "index": "x"}', None])
 def test_unreadable_record_without_feed_and_index_gets_no_outcome(raw):
     assert outcome_of_unreadable(raw, "key", "unreadable") is None
+
+
+def test_attribute_names_the_store_cannot_keep_are_dead_lettered_with_the_reason():
+    record = upsert(attributes={"size (in.)": 12})
+
+    result = apply_batch({}, [record], now=NOW)
+
+    assert result.documents == []
+    assert result.outcomes[0].errors == ["field name attributes.'size (in.)' may not contain '.' or start with '$'"]
+
+
+@pytest.mark.parametrize(("value", "reason"), [(float("nan"), "is not a finite number"),
+                                               (float("inf"), "is not a finite number"),
+                                               (2**70, "does not fit in 64 bits")])
+def test_numbers_the_store_cannot_keep_are_dead_lettered(value, reason):
+    current = stored_after(upsert(version=1))
+
+    result = apply_batch({current["_id"]: current}, [patch(current["item_id"], version=2, attributes={"w": [value]})],
+                         now=NOW)
+
+    assert result.documents == []
+    assert result.outcomes[0].errors == [f"attributes.w {reason}"]
+
+
+def test_a_price_too_large_for_minor_units_is_dead_lettered():
+    result = apply_batch({}, [upsert(price="1e40")], now=NOW)
+
+    assert result.documents == [] and result.outcomes[0].status == "dead_lettered"
+    assert "cannot be expressed in INR minor units" in result.outcomes[0].errors[0]
