@@ -55,3 +55,40 @@ def running_worker():
     except subprocess.TimeoutExpired:  # stuck retrying a write: nothing to lose, the offsets were not committed
         worker.kill()
         worker.wait(timeout=10)
+
+
+@pytest.fixture
+async def producer(settings):
+    from infra import connections
+
+    kafka = connections.kafka_producer(settings)
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+@pytest.fixture
+async def tail(settings):
+    """Opens a consumer on a topic positioned at its current end, so it sees only what comes next."""
+    import asyncio
+
+    from aiokafka import TopicPartition
+
+    from infra import connections
+    from infra.schema.topics import TOPICS
+
+    consumers = []
+
+    async def open_tail(topic: str):
+        consumer = connections.kafka_consumer(settings, group_id=None)
+        await consumer.start()
+        consumers.append(consumer)
+        count = next(spec.partitions for spec in TOPICS if spec.name == topic)
+        partitions = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(partitions)
+        for partition, offset in (await consumer.end_offsets(partitions)).items():
+            consumer.seek(partition, offset)
+        return consumer
+
+    yield open_tail
+    await asyncio.gather(*(consumer.stop() for consumer in consumers))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,7 +13,6 @@ from fastapi.testclient import TestClient
 from inbound.store import FeedStore
 from infra import connections
 from infra.app import create_app
-from infra.schema.topics import TOPICS
 
 
 def item(sku: str, **fields: Any) -> dict[str, Any]:
@@ -58,28 +55,6 @@ async def seller(feed_store, unique_name) -> tuple[str, str]:
 def client(settings):
     with TestClient(create_app(settings)) as api:
         yield api
-
-
-@pytest.fixture
-async def tail(settings):
-    """Opens a consumer on a topic (fresh group) positioned at the current end, so it sees only what comes next."""
-    from aiokafka import TopicPartition
-
-    consumers = []
-
-    async def open_tail(topic: str):
-        consumer = connections.kafka_consumer(settings, group_id=f"test-{uuid.uuid4().hex}")
-        await consumer.start()
-        consumers.append(consumer)
-        count = next(spec.partitions for spec in TOPICS if spec.name == topic)
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        for partition, offset in (await consumer.end_offsets(partitions)).items():
-            consumer.seek(partition, offset)
-        return consumer
-
-    yield open_tail
-    await asyncio.gather(*(consumer.stop() for consumer in consumers))
 
 
 async def read_matching(consumer, match: Callable[[Any], bool], count: int, timeout: float = 30) -> list[Any]:

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from inbound.events import ItemRecord
 from infra import connections
 from infra.app import create_app
-from infra.schema.topics import TOPICS
 from item_service.store import ItemStore
 
 NOW = "2024-05-01T10:00:00.000Z"
@@ -87,31 +86,3 @@ def client(settings):
         yield api
 
 
-@pytest.fixture
-async def producer(settings) -> AsyncIterator:
-    kafka = connections.kafka_producer(settings)
-    await kafka.start()
-    yield kafka
-    await kafka.stop()
-
-
-@pytest.fixture
-async def tail(settings) -> AsyncIterator:
-    """Opens a consumer on a topic positioned at its current end, so it sees only what comes next."""
-    from aiokafka import TopicPartition
-
-    consumers = []
-
-    async def open_tail(topic: str):
-        consumer = connections.kafka_consumer(settings, group_id=None)
-        await consumer.start()
-        consumers.append(consumer)
-        count = next(spec.partitions for spec in TOPICS if spec.name == topic)
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        for partition, offset in (await consumer.end_offsets(partitions)).items():
-            consumer.seek(partition, offset)
-        return consumer
-
-    yield open_tail
-    await asyncio.gather(*(consumer.stop() for consumer in consumers))

@@ -16,7 +16,6 @@ from inbound.events import ItemRecord
 from infra import connections
 from infra.app import create_app
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias
-from infra.schema.topics import TOPICS
 from search.serviceability.service import fastest_routes, parse_network
 from search.serviceability.store import ServiceabilityStore
 from search.store import SearchIndex
@@ -128,36 +127,6 @@ async def delivery_network(client, settings, unique_name):
     client.app.state.serviceability = previous
     await ServiceabilityStore(redis, prefix=prefix).clear()
     await redis.aclose()
-
-
-@pytest.fixture
-async def producer(settings) -> AsyncIterator:
-    kafka = connections.kafka_producer(settings)
-    await kafka.start()
-    yield kafka
-    await kafka.stop()
-
-
-@pytest.fixture
-async def tail(settings) -> AsyncIterator:
-    """A consumer positioned at the current end of a topic, so it sees only what comes next."""
-    from aiokafka import TopicPartition
-
-    consumers = []
-
-    async def open_tail(topic: str):
-        consumer = connections.kafka_consumer(settings, group_id=f"test-{uuid.uuid4().hex}")
-        await consumer.start()
-        consumers.append(consumer)
-        count = next(spec.partitions for spec in TOPICS if spec.name == topic)
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        for partition, offset in (await consumer.end_offsets(partitions)).items():
-            consumer.seek(partition, offset)
-        return consumer
-
-    yield open_tail
-    await asyncio.gather(*(consumer.stop() for consumer in consumers))
 
 
 async def next_matching(consumer, predicate, timeout: float = 15) -> Any:
