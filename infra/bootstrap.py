@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from infra import connections
-from infra.schema.mongo_indexes import MONGO_INDEXES
+from infra.schema.mongo_indexes import MONGO_INDEXES, ensure_ferretdb_id_indexes
 from infra.schema.search_index import items_alias, items_template
 from infra.schema.topics import TOPICS
 from infra.settings import Settings
@@ -64,7 +64,12 @@ async def create_mongo_indexes(settings: Settings) -> str:
                 await db[collection].create_index(index["keys"], name=index["name"], unique=index.get("unique", False))
     finally:
         await client.close()
-    return f"mongodb: indexes ensured on {', '.join(MONGO_INDEXES)}"
+    # The local MongoDB-wire server keeps each database in one SQLite file; its lookups by _id need one more index.
+    from infra.stack import stack_paths
+
+    sqlite_file = stack_paths(settings).data("mongodb") / f"{settings.mongo_database}.sqlite"
+    patched = await asyncio.to_thread(ensure_ferretdb_id_indexes, sqlite_file)
+    return f"mongodb: indexes ensured on {', '.join(MONGO_INDEXES)}" + (f" (+ _id path index on {len(patched)})" if patched else "")
 
 
 def migrate_mysql(settings: Settings, database_url: str | None = None) -> str:

@@ -20,7 +20,7 @@ RELAY_LOCK = "shop.outbox.relay"  # one relay at a time keeps each key's events 
 async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseModel | dict[str, Any]) -> str:
     """Queue `event` for `topic`; it is published only if the surrounding transaction commits. Returns its event_id."""
     payload = event.model_dump(mode="json") if isinstance(event, BaseModel) else dict(event)
-    payload.setdefault("event_id", uuid.uuid4().hex)
+    payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
     await conn.execute(text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)"),
                        {"t": topic, "k": key, "p": json.dumps(payload, default=str)})
     return payload["event_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -64,6 +65,19 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     payment_webhook_secret: SecretStr | None = None
     payment_window_seconds: int = 300
+    # A payment that succeeds after its order timed out: `reinstate` re-reserves and places a new order when stock is
+    # still there (else refunds); `refund` always records a refund.
+    late_payment_policy: Literal["reinstate", "refund"] = "reinstate"
+    # The durable sweeper cancels CREATED orders past their deadline even when Redis' expiry event is late or lost.
+    expiry_sweep_seconds: float = 0.25
+    expiry_sweep_batch: int = 500
+    access_token_minutes: int = 60
+    profile_cache_seconds: int = 300
+    # Notifications: comma-separated channels (`email`, `log`) and the SMTP server the e-mail channel sends through.
+    notification_channels: str = "email,log"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "orders@shop.localhost"
 
     @property
     def mysql_url(self) -> str:
