@@ -26,6 +26,18 @@ async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseMode
     return payload["event_id"]
 
 
+async def add_events(conn: AsyncConnection, events: list[tuple[str, str, BaseModel]]) -> None:
+    """Queue many `(topic, key, event)` in one multi-row insert, in the caller's transaction."""
+    if not events:
+        return
+    rows = []
+    for topic, key, event in events:
+        payload = event.model_dump(mode="json")
+        payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
+        rows.append({"t": topic, "k": key, "p": json.dumps(payload, default=str)})
+    await conn.execute(text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)"), rows)
+
+
 class OutboxRelay:
     def __init__(self, engine: AsyncEngine, producer, batch_size: int = 500, idle_seconds: float = 0.05) -> None:
         self.engine, self.producer = engine, producer

@@ -1,0 +1,70 @@
+"""Stock rules, no I/O: which warehouse serves a line, which changes cross zero, and what a reconciliation finds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from inventory.events import StockChanged, WarehouseStock
+
+# stock per item: {item_id: {warehouse_id: quantity}}
+Stock = Mapping[str, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Units of one item taken from (or put back into) one warehouse."""
+
+    item_id: str
+    warehouse_id: str
+    quantity: int
+
+
+def fastest_stocked(on_hand: Mapping[str, int], etas: Mapping[str, float], quantity: int) -> str | None:
+    """The warehouse that can deliver soonest among those holding `quantity` units; None when there is none."""
+    candidates = [(eta, warehouse) for warehouse, eta in etas.items() if on_hand.get(warehouse, 0) >= quantity]
+    return min(candidates)[1] if candidates else None
+
+
+def after(stock: Stock, picks: Iterable[Pick], sign: int) -> dict[str, dict[str, int]]:
+    """The stock once `picks` are taken (sign -1) or put back (sign +1)."""
+    result = {item: dict(rows) for item, rows in stock.items()}
+    for pick in picks:
+        rows = result.setdefault(pick.item_id, {})
+        rows[pick.warehouse_id] = rows.get(pick.warehouse_id, 0) + sign * pick.quantity
+    return result
+
+
+def crossings(before: Stock, now: Stock, version: int) -> list[StockChanged]:
+    """A `StockChanged` for every item where some warehouse went from none to some units or from some to none:
+    exactly the changes that alter where search can show the item (in stock at all, and from which warehouses)."""
+    changed = []
+    for item_id, rows in now.items():
+        old = before.get(item_id, {})
+        if any((old.get(warehouse, 0) > 0) != (quantity > 0) for warehouse, quantity in rows.items()):
+            changed.append(picture(item_id, rows, version))
+    return changed
+
+
+def picture(item_id: str, rows: Mapping[str, int], version: int) -> StockChanged:
+    warehouses = [WarehouseStock(warehouse_id=w, available=q) for w, q in sorted(rows.items()) if q > 0]
+    return StockChanged(item_id=item_id, warehouses=warehouses, in_stock=bool(warehouses), version=version)
+
+
+@dataclass(frozen=True)
+class Drift:
+    item_id: str
+    warehouse_id: str
+    recorded: int
+    expected: int
+
+
+def drifts(recorded: Stock, expected: Stock) -> list[Drift]:
+    """Rows whose recorded stock differs from what the movements add up to."""
+    found = []
+    for item_id in sorted(set(recorded) | set(expected)):
+        rows, wanted = recorded.get(item_id, {}), expected.get(item_id, {})
+        for warehouse_id in sorted(set(rows) | set(wanted)):
+            if rows.get(warehouse_id, 0) != wanted.get(warehouse_id, 0):
+                found.append(Drift(item_id, warehouse_id, rows.get(warehouse_id, 0), wanted.get(warehouse_id, 0)))
+    return found

@@ -1,0 +1,152 @@
+"""MySQL adapter of the inventory: stock rows under `CHECK (quantity >= 0)`, every change recorded as a movement.
+
+The module functions take the caller's connection, because placing or cancelling an order changes stock in the same
+transaction as the order. Every writer first locks the item's stock rows (`lock_stock`), so the picture it computes is
+exact, crossings of zero are seen by exactly one transaction, and `inventory.stock_changed` versions follow commit order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from infra.outbox import add_events
+from inventory import service
+from inventory.events import STOCK_CHANGED_TOPIC
+from inventory.service import Drift, Pick, Stock
+
+
+class StockShort(Exception):
+    """A conditional decrement found fewer units than it needed (only possible if a writer skipped `lock_stock`)."""
+
+
+async def lock_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    """The items' stock rows, locked until the transaction ends; items are locked in id order to avoid deadlocks."""
+    ids = sorted(set(item_ids))
+    rows = await conn.execute(text("SELECT item_id, warehouse_id, quantity FROM stock_levels WHERE item_id IN :ids "
+                                   "ORDER BY item_id, warehouse_id FOR UPDATE").bindparams(bindparam("ids", expanding=True)),
+                              {"ids": ids})
+    stock: dict[str, dict[str, int]] = {item_id: {} for item_id in ids}
+    for item_id, warehouse_id, quantity in rows:
+        stock[item_id][warehouse_id] = quantity
+    return stock
+
+
+async def take(conn: AsyncConnection, picks: list[Pick], order_id: str) -> None:
+    """Decrement stock for every pick; the condition and the CHECK constraint make going below zero impossible."""
+    for pick in picks:
+        result = await conn.execute(text("UPDATE stock_levels SET quantity = quantity - :q, updated_at = CURRENT_TIMESTAMP "
+                                         "WHERE item_id = :i AND warehouse_id = :w AND quantity >= :q"),
+                                    {"q": pick.quantity, "i": pick.item_id, "w": pick.warehouse_id})
+        if result.rowcount != 1:
+            raise StockShort(pick)
+    await record_movements(conn, [(pick, -pick.quantity, "reserve", order_id) for pick in picks])
+
+
+async def put_back(conn: AsyncConnection, picks_by_order: dict[str, list[Pick]]) -> None:
+    """Return the units of cancelled orders, one statement for all rows."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for picks in picks_by_order.values():
+        for pick in picks:
+            totals[pick.item_id, pick.warehouse_id] += pick.quantity
+    if not totals:
+        return
+    await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, :q) "
+                            "ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity), updated_at = CURRENT_TIMESTAMP"),
+                       [{"i": i, "w": w, "q": q} for (i, w), q in totals.items()])
+    await record_movements(conn, [(pick, pick.quantity, "release", order_id)
+                                  for order_id, picks in picks_by_order.items() for pick in picks])
+
+
+async def record_movements(conn: AsyncConnection, movements: list[tuple[Pick, int, str, str | None]]) -> None:
+    if movements:
+        await conn.execute(text("INSERT INTO stock_movements (item_id, warehouse_id, delta, reason, order_id) "
+                                "VALUES (:i, :w, :d, :r, :o)"),
+                           [{"i": p.item_id, "w": p.warehouse_id, "d": delta, "r": reason, "o": order_id}
+                            for p, delta, reason, order_id in movements])
+
+
+async def publish_crossings(conn: AsyncConnection, before: Stock, now: Stock) -> int:
+    """Queue `inventory.stock_changed` for the items whose sellable warehouses changed; call with the rows locked.
+    The version is the clock while holding the item's locks, so a later writer always carries a larger one."""
+    changes = service.crossings(before, now, version=time.time_ns() // 1000)
+    await add_events(conn, [(STOCK_CHANGED_TOPIC, change.item_id, change) for change in changes])
+    return len(changes)
+
+
+class StockStore:
+    """The inventory's own operations: read stock, set it (seller or feed), and reconcile it against the movements."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def levels(self, item_id: str) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT warehouse_id, quantity FROM stock_levels WHERE item_id = :i "
+                                           "ORDER BY warehouse_id"), {"i": item_id})
+            return dict(rows.all())
+
+    async def set_levels(self, item_id: str, quantities: dict[str, int], *, feed_version: int | None = None) -> dict[str, int]:
+        """Set on-hand stock per warehouse. With `feed_version`, a row changes only when that version is newer than
+        the one the feed last applied to it, so replayed or reordered feed records never undo newer stock."""
+        async with self.engine.begin() as conn:
+            before = await lock_stock(conn, [item_id])
+            if feed_version is not None:
+                quantities = await _newer_than_feed(conn, item_id, quantities, feed_version)
+            rows = before[item_id]
+            changes = {w: q for w, q in quantities.items() if rows.get(w) != q}
+            if quantities and (changes or feed_version is not None):
+                await conn.execute(
+                    text("INSERT INTO stock_levels (item_id, warehouse_id, quantity, feed_version) VALUES (:i, :w, :q, :v) "
+                         "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), feed_version = GREATEST(feed_version, "
+                         "VALUES(feed_version)), updated_at = CURRENT_TIMESTAMP"),
+                    [{"i": item_id, "w": w, "q": q, "v": feed_version or 0} for w, q in quantities.items()])
+            await record_movements(conn, [(Pick(item_id, w, q), q - rows.get(w, 0), "set", None) for w, q in changes.items()])
+            await publish_crossings(conn, before, {item_id: {**rows, **quantities}})
+            return {**rows, **quantities}
+
+    async def reconcile(self, *, repair: bool, batch: int = 500) -> list[Drift]:
+        """Compare every stock row with the sum of its movements; with `repair`, set drifted rows to that sum."""
+        async with self.engine.connect() as conn:
+            item_ids = list((await conn.execute(text("SELECT DISTINCT item_id FROM stock_levels UNION "
+                                                     "SELECT DISTINCT item_id FROM stock_movements"))).scalars())
+        found: list[Drift] = []
+        for start in range(0, len(item_ids), batch):
+            found += await self._reconcile_items(item_ids[start:start + batch], repair)
+        return found
+
+    async def _reconcile_items(self, item_ids: list[str], repair: bool) -> list[Drift]:
+        async with self.engine.begin() as conn:
+            recorded = await lock_stock(conn, item_ids)  # writers wait, so stock and movements agree while we read
+            sums = await conn.execute(text("SELECT item_id, warehouse_id, SUM(delta) FROM stock_movements WHERE item_id IN :ids "
+                                           "GROUP BY item_id, warehouse_id").bindparams(bindparam("ids", expanding=True)),
+                                      {"ids": item_ids})
+            expected: dict[str, dict[str, int]] = defaultdict(dict)
+            for item_id, warehouse_id, total in sums:
+                expected[item_id][warehouse_id] = int(total)
+            found = service.drifts(recorded, expected)
+            if repair and found:
+                await _repair(conn, found, recorded)
+            return found
+
+
+async def _newer_than_feed(conn: AsyncConnection, item_id: str, quantities: dict[str, int], version: int) -> dict[str, int]:
+    rows = await conn.execute(text("SELECT warehouse_id, feed_version FROM stock_levels WHERE item_id = :i"), {"i": item_id})
+    applied = dict(rows.all())
+    return {w: q for w, q in quantities.items() if version > applied.get(w, 0)}
+
+
+async def _repair(conn: AsyncConnection, found: list[Drift], recorded: Stock) -> None:
+    """Set each drifted row to what its movements add up to (never below zero; such rows are reported, not forced)."""
+    fixable = [d for d in found if d.expected >= 0]
+    if not fixable:
+        return
+    await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, :q) "
+                            "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), updated_at = CURRENT_TIMESTAMP"),
+                       [{"i": d.item_id, "w": d.warehouse_id, "q": d.expected} for d in fixable])
+    now = service.after(recorded, [Pick(d.item_id, d.warehouse_id, d.expected - d.recorded) for d in fixable], +1)
+    await publish_crossings(conn, recorded, now)
