@@ -13,15 +13,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class ApiError(Exception):
     """Raise from an api.py route: `raise ApiError(404, "item_not_found", "no item abc", item_id="abc")`."""
 
-    def __init__(self, status: int, error: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, error: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.error, self.detail, self.extra = status, error, detail, extra
+        self.headers = headers  # e.g. WWW-Authenticate on a 401
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.error, "detail": exc.detail, **exc.extra}, status_code=exc.status)
+        return JSONResponse({"error": exc.error, "detail": exc.detail, **exc.extra}, status_code=exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
