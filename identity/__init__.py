@@ -1,0 +1,1 @@
+"""Shoppers: sign-up, bearer tokens and profiles (MySQL with a Redis read-through cache)."""

@@ -15,6 +15,10 @@ from infra.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    from cart import api as cart_api
+    from cart.store import CartStore
+    from identity import api as identity_api
+    from identity.store import UserStore
     from inbound import api as inbound_api
     from inbound.store import FeedStore
     from item_service import api as item_api
@@ -36,12 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.feed_store = FeedStore(resources.mysql)
             app.state.serviceability = ServiceabilityStore(resources.redis)
             app.state.producer = resources.producer
+            app.state.users = UserStore(resources.mysql, resources.redis, settings.profile_cache_seconds)
+            app.state.cart_store = CartStore(resources.mysql)
             yield
 
     app = FastAPI(title="shop", version="0.1.0", lifespan=lifespan,
                   description="Storefront search and checkout, seller feed, orders and history.")
     install_error_handlers(app)
     app.include_router(health.router)
-    for folder_api in (inbound_api, item_api, search_api, serviceability_api):
+    for folder_api in (inbound_api, item_api, search_api, serviceability_api, identity_api, cart_api):
         app.include_router(folder_api.router)
     return app
