@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = 60
     profile_cache_seconds: int = 300
     # Notifications: comma-separated channels (`email`, `log`) and the SMTP server the e-mail channel sends through.
-    notification_channels: str = "email,log"
+    # `log` by default, since the local stack has no SMTP server; set `email,log` where one listens at smtp_host:port.
+    notification_channels: str = "log"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "orders@shop.localhost"

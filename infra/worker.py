@@ -14,6 +14,10 @@ def create_worker(settings: Settings) -> faust.App:
     from inbound.store import FeedStore
     from item_service import agents as item_agents
     from item_service.store import ItemStore
+    from notifications import agents as notification_agents
+    from notifications.channels import build_channels
+    from notifications.service import enabled_channels
+    from notifications.store import NotificationStore
     from search import agents as search_agents
     from search.store import SearchIndex
 
@@ -35,4 +39,7 @@ def create_worker(settings: Settings) -> faust.App:
     item_agents.register(worker, items, **batching)
     search_agents.register(worker, search_index, **batching)
     inbound_agents.register(worker, feeds, **batching)
+    channels = build_channels(enabled_channels(settings.notification_channels), smtp_host=settings.smtp_host,
+                              smtp_port=settings.smtp_port, smtp_sender=settings.smtp_sender)
+    notification_agents.register(worker, NotificationStore(connections.mysql(settings)), channels, **batching)
     return worker
