@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 
@@ -92,3 +93,24 @@ async def tail(settings):
 
     yield open_tail
     await asyncio.gather(*(consumer.stop() for consumer in consumers))
+
+
+SHOPPER_PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Shopper:
+    user_id: str
+    email: str
+    headers: dict[str, str]  # {"Authorization": "Bearer ..."}
+
+
+def sign_up(client, pincode: str = "560001") -> Shopper:
+    """A new shopper with a unique e-mail, signed up and logged in through the API (`client`: a TestClient)."""
+    email = f"shopper-{uuid.uuid4().hex[:12]}@example.com"
+    created = client.post("/v1/users", json={"email": email, "name": "Test Shopper", "password": SHOPPER_PASSWORD,
+                                             "default_pincode": pincode})
+    assert created.status_code == 201, created.text
+    token = client.post("/v1/auth/token", data={"username": email, "password": SHOPPER_PASSWORD})
+    assert token.status_code == 200, token.text
+    return Shopper(created.json()["user_id"], email, {"Authorization": f"Bearer {token.json()['access_token']}"})
