@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from infra import health
 from infra.errors import install_error_handlers
-from infra.resources import open_resources
+from infra.resources import build_checkout, open_resources
 from infra.schema.search_index import items_alias
 from infra.settings import Settings, get_settings
 
@@ -23,6 +23,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from inbound.store import FeedStore
     from item_service import api as item_api
     from item_service.store import ItemStore
+    from inventory import api as inventory_api
+    from inventory.store import StockStore
+    from orders import api as orders_api
     from search import api as search_api
     from search.serviceability import api as serviceability_api
     from search.serviceability.store import ServiceabilityStore
@@ -40,14 +43,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.feed_store = FeedStore(resources.mysql)
             app.state.serviceability = ServiceabilityStore(resources.redis)
             app.state.producer = resources.producer
+            app.state.stock = StockStore(resources.mysql)
             app.state.users = UserStore(resources.mysql, resources.redis, settings.profile_cache_seconds)
             app.state.cart_store = CartStore(resources.mysql)
+            app.state.checkout = build_checkout(settings, resources.mysql, resources.redis, app.state.item_store,
+                                                app.state.serviceability)
             yield
 
     app = FastAPI(title="shop", version="0.1.0", lifespan=lifespan,
                   description="Storefront search and checkout, seller feed, orders and history.")
     install_error_handlers(app)
     app.include_router(health.router)
-    for folder_api in (inbound_api, item_api, search_api, serviceability_api, identity_api, cart_api):
+    for folder_api in (inbound_api, item_api, search_api, serviceability_api, identity_api, cart_api, inventory_api, orders_api):
         app.include_router(folder_api.router)
     return app

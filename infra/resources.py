@@ -39,3 +39,16 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             producer.stop(), resources.elasticsearch.close(), resources.mongo.close(), resources.mysql.dispose(),
             resources.redis.aclose(), asyncio.to_thread(resources.cassandra.shutdown), return_exceptions=True,
         )
+
+
+def build_checkout(settings: Settings, mysql: Any, redis: Any, items: Any, serviceability: Any):
+    """The order flows, wired the same way for the API and the worker."""
+    from orders.flows import Checkout
+    from orders.payments import SimulatedGateway
+    from orders.store import OrderStore
+    from orders.windows import PaymentWindows
+
+    secret = settings.payment_webhook_secret.get_secret_value() if settings.payment_webhook_secret else ""
+    windows = PaymentWindows(redis, db=redis.connection_pool.connection_kwargs.get("db", 0))
+    return Checkout(OrderStore(mysql), windows, items, serviceability, SimulatedGateway(secret),
+                    window_seconds=settings.payment_window_seconds, late_policy=settings.late_payment_policy)

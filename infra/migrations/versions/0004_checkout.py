@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("pincode", sa.String(6), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("total", MONEY, nullable=False),
-        sa.Column("payment_id", ID, nullable=False, unique=True),
+        sa.Column("payment_id", ID, nullable=False),  # an order reinstated after a late payment keeps its payment
         sa.Column("replaces_order_id", ID),
         now_column("created_at"),
         sa.Column("expires_at", DATETIME(fsp=6), nullable=False),
@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "idempotency_key", name="orders_idempotency"),
         sa.Index("orders_by_user", "user_id", "created_at"),
         sa.Index("orders_due", "status", "expires_at"),
+        sa.Index("orders_by_payment", "payment_id"),
         mysql_engine="InnoDB",
     )
     op.create_table(

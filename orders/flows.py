@@ -1,0 +1,68 @@
+"""The order flows: each is one MySQL transaction in `OrderStore`, framed by the reads it needs (items, serviceability)
+and followed by the payment window in Redis. The API and the worker's agents call these and nothing below them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from orders import service
+from orders.payments import PaymentEvent, PaymentGateway
+from orders.store import DuplicateIdempotencyKey, NewOrder, OrderStore
+from orders.windows import PaymentWindows
+
+
+@dataclass
+class Checkout:
+    orders: OrderStore
+    windows: PaymentWindows
+    items: object  # item_service.store.ItemStore: get_many(ids)
+    serviceability: object  # search.serviceability.store.ServiceabilityStore: deliverable_from(pincode)
+    gateway: PaymentGateway
+    window_seconds: int
+    late_policy: str
+
+    async def place_order(self, user_id: str, idempotency_key: str, pincode: str, lines: list[tuple[str, int]],
+                          *, from_cart: bool = False) -> tuple[dict, bool]:
+        """The new order with its payment, or the one this key already created (second value True)."""
+        quantities = service.merged_quantities(lines)
+        found = {item["item_id"]: item for item in await self.items.get_many(list(quantities))}
+        priced = service.price_lines(quantities, found)
+        new = NewOrder(user_id, idempotency_key, service.request_hash(pincode, quantities), pincode, priced,
+                       await self.serviceability.deliverable_from(pincode), self.window_seconds, from_cart)
+        try:
+            order = await self.orders.place(new)
+        except DuplicateIdempotencyKey as duplicate:
+            order = {k: v for k, v in duplicate.order.items() if k != "request_hash"}
+            return self._with_payment(order), True
+        await self.windows.open(order["order_id"], _deadline(order))
+        return self._with_payment(order), False
+
+    async def settle_payment(self, event: PaymentEvent) -> tuple[str, dict]:
+        step, order = await self.orders.settle_payment(event, self.late_policy)
+        await self.windows.close([event.order_id])  # its expiry would only find a settled order
+        return step, order
+
+    async def cancel(self, order_id: str, *, user_id: str | None = None, reason: str = "customer") -> dict:
+        order = await self.orders.transition(order_id, "cancel", user_id=user_id, reason=reason)
+        await self.windows.close([order_id])
+        return order
+
+    async def advance(self, order_id: str, action: service.Action) -> dict:
+        return await self.orders.transition(order_id, action)
+
+    async def expire_due(self, limit: int, order_ids: list[str] | None = None) -> list[dict]:
+        """Cancel unpaid orders past their deadline (the sweeper: all; the Redis listener: the ones it heard of)."""
+        cancelled = await self.orders.cancel_due(limit, order_ids)
+        await self.windows.close([order["order_id"] for order in cancelled])
+        return cancelled
+
+    def _with_payment(self, order: dict) -> dict:
+        amount = order["total"]
+        order["payment"] = self.gateway.start(order["order_id"], order["payment"]["payment_id"], amount["amount"],
+                                              amount["currency"])
+        return order
+
+
+def _deadline(order: dict) -> datetime:
+    return datetime.fromisoformat(order["expires_at"].replace("Z", "+00:00")).replace(tzinfo=None)

@@ -1,0 +1,111 @@
+"""Builders for the order tests: the app served in-process over HTTP, shoppers with tokens, sellable items stocked in a
+warehouse that delivers to the test pincode, and signed gateway answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from identity.service import hash_password, issue_token
+from inbound.events import ItemRecord
+from infra import connections
+from infra.app import create_app
+from inventory.store import StockStore
+from item_service.service import upserted
+from orders.payments import SimulatedGateway
+from search.serviceability.commands import load_file
+from search.serviceability.store import ServiceabilityStore
+
+PINCODE = "560001"  # Bengaluru: several warehouses of the sample network deliver here
+PASSWORD_HASH = hash_password("not used by these tests")
+
+
+@dataclass(frozen=True)
+class Buyer:
+    user_id: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Shop:
+    """Handles on the real stores behind the API, for arranging and checking what the API did."""
+
+    http: httpx.AsyncClient
+    app: object
+    settings: object
+
+    @property
+    def state(self):
+        return self.app.state
+
+    async def buyer(self) -> Buyer:
+        profile = await self.state.users.create(email=f"b-{uuid.uuid4().hex}@example.com", name="Buyer",
+                                                password_hash=PASSWORD_HASH, default_pincode=PINCODE)
+        token = issue_token(profile["user_id"], secret=self.settings.jwt_secret.get_secret_value(), minutes=30,
+                            now=datetime.now(UTC))
+        return Buyer(profile["user_id"], {"Authorization": f"Bearer {token}"})
+
+    async def sellable_item(self, units: int, *, price: str = "250.00", size_class: str = "small") -> tuple[str, str]:
+        """(item_id, warehouse_id): a live item with `units` on hand in the fastest warehouse for PINCODE."""
+        item_id = uuid.uuid4().hex
+        record = ItemRecord(item_id=item_id, seller_id=f"seller-{item_id[:6]}", sku=f"sku-{item_id}", op="upsert",
+                            version=1, feed_id="orders-test", index=0, received_at="2026-01-01T00:00:00Z",
+                            fields={"title": f"Kettle {item_id[:6]}", "category": "kitchen", "price": price,
+                                    "currency": "INR", "size_class": size_class, "attributes": {}})
+        await self.state.item_store.write_newer([upserted(None, record, "2026-01-01T00:00:00Z")])
+        etas = (await self.state.serviceability.deliverable_from(PINCODE))[size_class]
+        warehouse_id = min(etas, key=etas.get)
+        await StockStore(self.state.resources.mysql).set_levels(item_id, {warehouse_id: units})
+        return item_id, warehouse_id
+
+    async def stock(self, item_id: str) -> dict[str, int]:
+        return await StockStore(self.state.resources.mysql).levels(item_id)
+
+    async def order(self, buyer: Buyer, lines: list[tuple[str, int]], *, key: str | None = None,
+                    pincode: str = PINCODE) -> httpx.Response:
+        body = {"pincode": pincode, "lines": [{"item_id": i, "quantity": q} for i, q in lines]}
+        return await self.http.post("/v1/orders", json=body,
+                                    headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex})
+
+    async def pay(self, order: dict, outcome: str, *, event_id: str | None = None,
+                  secret: str | None = None) -> httpx.Response:
+        """The gateway's signed webhook for `order` (signed with another secret when `secret` is given)."""
+        gateway = SimulatedGateway(secret or self.settings.payment_webhook_secret.get_secret_value())
+        body, signature = gateway.answer(order["order_id"], order["payment"]["payment_id"], outcome,
+                                         order["total"]["amount"], event_id)
+        return await self.http.post("/v1/payments/webhook", content=body,
+                                    headers={"X-Signature": signature, "content-type": "application/json"})
+
+    async def status(self, buyer: Buyer, order_id: str) -> dict:
+        return (await self.http.get(f"/v1/orders/{order_id}", headers=buyer.headers)).json()
+
+    def operator(self) -> dict[str, str]:
+        return {"X-Admin-Key": self.settings.admin_key.get_secret_value()}
+
+
+@pytest.fixture(scope="session")
+async def sample_network(settings) -> None:
+    redis = connections.redis(settings)
+    store = ServiceabilityStore(redis)
+    if not (await store.deliverable_from(PINCODE))["small"]:
+        await load_file(None, store)
+    await redis.aclose()
+
+
+async def open_shop(settings) -> AsyncIterator[Shop]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test", timeout=60) as http:
+            yield Shop(http, app, settings)
+
+
+@pytest.fixture
+async def shop(settings, sample_network) -> AsyncIterator[Shop]:
+    async for opened in open_shop(settings):
+        yield opened
