@@ -59,12 +59,13 @@ class UserStore:
         return profile
 
     async def update(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        """Apply `changes` (name, default_pincode, password_hash) and return the new profile; None for no such shopper."""
+        """Apply `changes` (name, default_pincode, password_hash); the new profile, or None for no such shopper."""
         if changes:
             async with self.engine.begin() as db:
                 result = await db.execute(update(users).where(users.c.user_id == user_id)
                                           .values(updated_at=_now(), **changes))
-            # After the commit, so a reader cannot cache the old row again once this returns.
+            # After the commit, so readers from now on miss and read the new row. (A reader that fetched the old
+            # row just before the commit and caches it after this delete leaves it stale until the TTL.)
             await self.redis.delete(profile_key(user_id))
             if result.rowcount == 0:
                 return None
