@@ -12,7 +12,7 @@ from cart.events import CART_TOPIC, WISHLIST_TOPIC, CartEvent, WishlistEvent
 from cart.service import (MAX_CART_LINES, MAX_WISHLIST_ITEMS, Line, NotInCart, NotInWishlist, UnknownShopper,
                           cart_change, check_quantity, check_room)
 from cart.tables import CartLine, WishlistItem
-from infra.outbox import add_event
+from infra.outbox import add_event, add_events
 
 cart_table, wishlist_table = CartLine.__table__, WishlistItem.__table__
 shoppers = table("users", column("user_id"))
@@ -90,9 +90,14 @@ async def cart_lines(conn_or_engine: AsyncConnection | AsyncEngine, user_id: str
 
 
 async def clear_cart(conn: AsyncConnection, user_id: str) -> None:
-    """Empty the cart inside the caller's transaction (an order took its lines); each line's removal is an event."""
-    for line in await _lines(conn, user_id):
-        await _cart_event(conn, "item_removed", user_id, line.item_id, 0, line.quantity, reason="ordered")
+    """Empty the cart inside the caller's transaction (an order took its lines); each line's removal is an event,
+    all queued in one statement."""
+    await _lock_shopper(conn, user_id)
+    at = datetime.now(UTC)
+    removals = [(CART_TOPIC, user_id, CartEvent(type="item_removed", user_id=user_id, item_id=line.item_id, quantity=0,
+                                                 previous_quantity=line.quantity, reason="ordered", at=at))
+                for line in await _lines(conn, user_id)]
+    await add_events(conn, removals)
     await conn.execute(delete(cart_table).where(cart_table.c.user_id == user_id))
 
 
@@ -115,10 +120,10 @@ async def _count(db: AsyncConnection, table_, user_id: str) -> int:
     return await db.scalar(select(func.count()).select_from(table_).where(table_.c.user_id == user_id))
 
 
-async def _cart_event(db: AsyncConnection, change: str, user_id: str, item_id: str, quantity: int, previous: int,
-                      reason: str = "shopper") -> None:
+async def _cart_event(db: AsyncConnection, change: str, user_id: str, item_id: str, quantity: int,
+                      previous: int) -> None:
     event = CartEvent(type=change, user_id=user_id, item_id=item_id, quantity=quantity, previous_quantity=previous,
-                      reason=reason, at=datetime.now(UTC))
+                      at=datetime.now(UTC))
     await add_event(db, CART_TOPIC, user_id, event)
 
 
