@@ -124,3 +124,35 @@ def logistics_load(
         console.print(line, markup=False)
 
 
+
+
+# --- inventory commands (shop inventory reconcile) ---
+inventory_app = typer.Typer(help="Stock per item and warehouse.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
+
+
+@inventory_app.command("reconcile")
+def inventory_reconcile(
+    repair: bool = typer.Option(False, "--repair", help="Set every drifted row to what its movements add up to."),
+    items: list[str] = typer.Option(None, "--item", help="Check only this item (repeatable); all items when omitted."),
+) -> None:
+    """Recompute stock from the movements (restocks, reservations, releases) and report (or repair) every drift.
+    Exits 1 while drift remains."""
+    import asyncio
+
+    from infra import connections
+    from inventory import commands
+    from inventory.store import StockStore
+
+    async def reconcile():
+        engine = connections.mysql(get_settings())
+        try:
+            return await StockStore(engine).reconcile(repair=repair, item_ids=items or None)
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(reconcile())
+    if found:
+        console.print(commands.drift_table(found, repair))
+    console.print(commands.summary(found, len(set(items)) if items else None, repair), markup=False)
+    raise typer.Exit(commands.exit_code(found, repair))

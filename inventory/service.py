@@ -68,3 +68,52 @@ def drifts(recorded: Stock, expected: Stock) -> list[Drift]:
             if rows.get(warehouse_id, 0) != wanted.get(warehouse_id, 0):
                 found.append(Drift(item_id, warehouse_id, rows.get(warehouse_id, 0), wanted.get(warehouse_id, 0)))
     return found
+
+
+# --- the seller feed's stock and the stock picture callers read ---
+MAX_QUANTITY = 2**31 - 1  # the stock column is a signed INT
+MAX_ID_LENGTH = 64
+
+
+class InvalidStock(Exception):
+    """A feed record whose stock cannot be stored (ids too long, quantity too large); it goes to the DLQ with this reason."""
+
+
+def check_feed_stock(item_id: str, stock: Iterable[tuple[str, int]]) -> None:
+    if not 0 < len(item_id) <= MAX_ID_LENGTH:
+        raise InvalidStock(f"item_id must be 1 to {MAX_ID_LENGTH} characters")
+    for warehouse_id, quantity in stock:
+        if not 0 < len(warehouse_id) <= MAX_ID_LENGTH:
+            raise InvalidStock(f"warehouse_id {warehouse_id[:80]!r} must be 1 to {MAX_ID_LENGTH} characters")
+        if not 0 <= quantity <= MAX_QUANTITY:
+            raise InvalidStock(f"quantity {quantity} of {warehouse_id} must be 0 to {MAX_QUANTITY}")
+
+
+@dataclass(frozen=True)
+class FeedStock:
+    """The stock one feed record states for its item, as the complete list of warehouses holding it."""
+
+    item_id: str
+    version: int
+    quantities: Mapping[str, int]
+
+
+def newest_feed_stock(stated: Iterable[FeedStock]) -> list[FeedStock]:
+    """Per item, the newest statement; of equal versions the first, as the store's version guard would keep."""
+    newest: dict[str, FeedStock] = {}
+    for stock in stated:
+        if stock.item_id not in newest or stock.version > newest[stock.item_id].version:
+            newest[stock.item_id] = stock
+    return list(newest.values())
+
+
+def feed_levels(stated: Mapping[str, int], current: Mapping[str, int]) -> dict[str, int]:
+    """What to set for a feed's stock list: the listed warehouses, and none left in warehouses the list no longer names
+    (the item service and search take the list as the whole picture too)."""
+    return {**{warehouse: 0 for warehouse, quantity in current.items() if quantity > 0}, **stated}
+
+
+def availability(item_id: str, rows: Mapping[str, int]) -> dict:
+    """The stock picture callers read: every warehouse row of the item, and the total."""
+    warehouses = [{"warehouse_id": warehouse, "available": quantity} for warehouse, quantity in sorted(rows.items())]
+    return {"item_id": item_id, "warehouses": warehouses, "total_available": sum(rows.values())}

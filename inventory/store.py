@@ -93,6 +93,7 @@ class StockStore:
     async def set_levels(self, item_id: str, quantities: dict[str, int], *, feed_version: int | None = None) -> dict[str, int]:
         """Set on-hand stock per warehouse. With `feed_version`, a row changes only when that version is newer than
         the one the feed last applied to it, so replayed or reordered feed records never undo newer stock."""
+        await self._ensure_rows(item_id, quantities)
         async with self.engine.begin() as conn:
             before = await lock_stock(conn, [item_id])
             if feed_version is not None:
@@ -109,11 +110,24 @@ class StockStore:
             await publish_crossings(conn, before, {item_id: {**rows, **quantities}})
             return {**rows, **quantities}
 
-    async def reconcile(self, *, repair: bool, batch: int = 500) -> list[Drift]:
-        """Compare every stock row with the sum of its movements; with `repair`, set drifted rows to that sum."""
-        async with self.engine.connect() as conn:
-            item_ids = list((await conn.execute(text("SELECT DISTINCT item_id FROM stock_levels UNION "
-                                                     "SELECT DISTINCT item_id FROM stock_movements"))).scalars())
+    async def _ensure_rows(self, item_id: str, quantities: dict[str, int]) -> None:
+        # Committed (at 0) before the rows are locked: two first writers of an item would otherwise both find no rows
+        # to lock, both record the whole quantity as a movement, and both publish the crossing.
+        if quantities:
+            async with self.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, 0) "
+                                        "ON DUPLICATE KEY UPDATE quantity = quantity"),
+                                   [{"i": item_id, "w": w} for w in sorted(quantities)])
+
+    async def reconcile(self, *, repair: bool, batch: int = 500, item_ids: Iterable[str] | None = None) -> list[Drift]:
+        """Compare every stock row (or only those of `item_ids`) with the sum of its movements; with `repair`, set
+        drifted rows to that sum."""
+        if item_ids is not None:
+            item_ids = sorted(set(item_ids))
+        else:
+            async with self.engine.connect() as conn:
+                item_ids = list((await conn.execute(text("SELECT DISTINCT item_id FROM stock_levels UNION "
+                                                         "SELECT DISTINCT item_id FROM stock_movements"))).scalars())
         found: list[Drift] = []
         for start in range(0, len(item_ids), batch):
             found += await self._reconcile_items(item_ids[start:start + batch], repair)

@@ -1,0 +1,125 @@
+"""Stock rules without services: which warehouse serves, which changes cross zero, drift, the feed's stock, the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory import commands
+from inventory.service import (Drift, FeedStock, InvalidStock, Pick, after, availability, check_feed_stock, crossings,
+                               drifts, fastest_stocked, feed_levels, newest_feed_stock)
+
+pytestmark = pytest.mark.unit
+
+
+def test_fastest_stocked_picks_the_soonest_warehouse_holding_enough_units():
+    on_hand = {"W1": 5, "W2": 1, "W3": 9}
+
+    chosen = fastest_stocked(on_hand, {"W1": 30.0, "W2": 2.0, "W3": 12.0}, quantity=3)
+
+    assert chosen == "W3"
+
+
+def test_fastest_stocked_is_none_when_no_reachable_warehouse_holds_enough():
+    on_hand = {"W1": 2, "W2": 50}
+
+    chosen = fastest_stocked(on_hand, {"W1": 3.0}, quantity=3)
+
+    assert chosen is None
+
+
+def test_after_takes_units_and_puts_them_back():
+    stock = {"i1": {"W1": 5}}
+    picks = [Pick("i1", "W1", 2), Pick("i1", "W2", 1)]
+
+    taken, returned = after(stock, picks, -1), after(after(stock, picks, -1), picks, +1)
+
+    assert taken == {"i1": {"W1": 3, "W2": -1}}
+    assert returned == {"i1": {"W1": 5, "W2": 0}} and stock == {"i1": {"W1": 5}}
+
+
+def test_first_units_in_a_warehouse_are_a_crossing_with_the_stocked_warehouses():
+    before, now = {"i1": {}}, {"i1": {"W1": 4, "W2": 0}}
+
+    changed = crossings(before, now, version=7)
+
+    assert [(c.item_id, c.in_stock, c.version) for c in changed] == [("i1", True, 7)]
+    assert [(w.warehouse_id, w.available) for w in changed[0].warehouses] == [("W1", 4)]
+
+
+def test_change_that_stays_above_zero_is_no_crossing():
+    before, now = {"i1": {"W1": 4}}, {"i1": {"W1": 1}}
+
+    assert crossings(before, now, version=1) == []
+
+
+def test_last_unit_sold_is_a_crossing_to_out_of_stock():
+    before, now = {"i1": {"W1": 1}, "i2": {"W1": 3}}, {"i1": {"W1": 0}, "i2": {"W1": 2}}
+
+    changed = crossings(before, now, version=1)
+
+    assert [(c.item_id, c.in_stock, c.warehouses) for c in changed] == [("i1", False, [])]
+
+
+def test_one_warehouse_emptying_while_another_holds_stock_is_a_crossing_still_in_stock():
+    before, now = {"i1": {"W1": 1, "W2": 5}}, {"i1": {"W1": 0, "W2": 5}}
+
+    changed = crossings(before, now, version=1)
+
+    assert changed[0].in_stock and [w.warehouse_id for w in changed[0].warehouses] == ["W2"]
+
+
+def test_drifts_are_rows_that_differ_from_their_movements_either_side_missing():
+    recorded = {"i1": {"W1": 5, "W2": 3}, "i2": {"W1": 1}}
+    expected = {"i1": {"W1": 5, "W2": 2}, "i3": {"W9": 4}}
+
+    found = drifts(recorded, expected)
+
+    assert found == [Drift("i1", "W2", 3, 2), Drift("i2", "W1", 1, 0), Drift("i3", "W9", 0, 4)]
+
+
+def test_newest_feed_stock_keeps_per_item_the_newest_version_and_the_first_of_equal_ones():
+    stated = [FeedStock("i1", 2, {"W1": 1}), FeedStock("i1", 5, {"W1": 5}), FeedStock("i1", 3, {"W1": 3}),
+              FeedStock("i2", 4, {"W1": 40}), FeedStock("i2", 4, {"W1": 41})]
+
+    newest = newest_feed_stock(stated)
+
+    assert newest == [FeedStock("i1", 5, {"W1": 5}), FeedStock("i2", 4, {"W1": 40})]
+
+
+def test_feed_levels_empty_the_warehouses_the_list_no_longer_names():
+    current = {"W1": 5, "W2": 3, "W3": 0}
+
+    levels = feed_levels({"W1": 7, "W4": 1}, current)
+
+    assert levels == {"W1": 7, "W2": 0, "W4": 1}
+
+
+@pytest.mark.parametrize("item_id, lines", [("x" * 65, [("W1", 1)]), ("i1", [("W" * 65, 1)]), ("i1", [("W1", 2**31)])])
+def test_feed_stock_that_cannot_be_stored_is_refused(item_id, lines):
+    with pytest.raises(InvalidStock):
+        check_feed_stock(item_id, lines)
+
+
+def test_availability_lists_every_warehouse_and_the_total():
+    picture = availability("i1", {"W2": 0, "W1": 4, "W3": 2})
+
+    assert picture == {"item_id": "i1", "total_available": 6, "warehouses": [
+        {"warehouse_id": "W1", "available": 4}, {"warehouse_id": "W2", "available": 0},
+        {"warehouse_id": "W3", "available": 2}]}
+
+
+def test_reconcile_exits_1_while_drift_remains_and_0_once_repaired():
+    found = [Drift("i1", "W1", 3, 2)]
+
+    assert commands.exit_code([], repair=False) == 0
+    assert commands.exit_code(found, repair=False) == 1
+    assert commands.exit_code(found, repair=True) == 0
+
+
+def test_drift_whose_movements_add_up_below_zero_is_left_and_keeps_the_exit_code_1():
+    found = [Drift("i1", "W1", 3, 2), Drift("i2", "W1", 0, -1)]
+
+    summary = commands.summary(found, checked_items=None, repair=True)
+
+    assert commands.exit_code(found, repair=True) == 1
+    assert summary == "2 drifted rows in 2 items (all items checked); 1 repaired, 1 left"
