@@ -76,7 +76,7 @@ MAX_ID_LENGTH = 64
 
 
 class InvalidStock(Exception):
-    """A feed record whose stock cannot be stored (ids too long, quantity too large); it goes to the DLQ with this reason."""
+    """Feed stock that cannot be stored (an id too long, a quantity too large); the record goes to the DLQ with this."""
 
 
 def check_feed_stock(item_id: str, stock: Iterable[tuple[str, int]]) -> None:

@@ -1,4 +1,4 @@
-"""Stock rules without services: which warehouse serves, which changes cross zero, drift, the feed's stock, the report."""
+"""Stock rules without services: which warehouse serves, crossings of zero, drift, the feed's stock, the report."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The stock store on the real MySQL and Kafka: stock events only on crossings of zero, the feed version guard,
-the CHECK constraint under decrements, concurrent first writers, and reconciliation through `shop inventory reconcile`."""
+"""The stock store on the real MySQL and Kafka: stock events only on crossings of zero, the feed version guard, the
+CHECK constraint under decrements, concurrent first writers, and reconciliation through `shop inventory reconcile`."""
 
 from __future__ import annotations
 
@@ -123,5 +123,5 @@ async def test_reconcile_of_all_items_finds_the_drift(stock, engine, new_item):
 
     assert code == 1 and item_id in output
     async with engine.connect() as conn:
-        row = (await conn.execute(text("SELECT quantity FROM stock_levels WHERE item_id = :i"), {"i": item_id})).scalar()
-    assert row == 2
+        left = await conn.scalar(text("SELECT quantity FROM stock_levels WHERE item_id = :i"), {"i": item_id})
+    assert left == 2

@@ -1,0 +1,114 @@
+"""HTTP routes of the inventory: an item's stock per warehouse, and its seller setting the stock of one warehouse."""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from pydantic import BaseModel, Field
+
+from infra.errors import ApiError
+from inventory import service
+from inventory.service import MAX_ID_LENGTH, MAX_QUANTITY
+from inventory.store import StockStore
+
+router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
+
+
+class ItemLookup(Protocol):
+    async def get(self, item_id: str) -> dict | None: ...
+
+
+class SellerKeys(Protocol):
+    async def seller_for_key(self, api_key: str) -> str | None: ...
+
+
+class WarehouseNetwork(Protocol):
+    async def warehouses(self) -> list[dict]: ...
+
+
+class WarehouseAvailable(BaseModel):
+    warehouse_id: str
+    available: int
+
+
+class StockPicture(BaseModel):
+    item_id: str
+    warehouses: list[WarehouseAvailable]
+    total_available: int
+
+
+class StockSet(BaseModel):
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, strict=True, description="units on hand in the warehouse")
+
+
+def stock_store(request: Request) -> StockStore:
+    return request.app.state.stock
+
+
+def item_store(request: Request) -> ItemLookup:
+    return request.app.state.item_store
+
+
+def seller_keys(request: Request) -> SellerKeys:
+    return request.app.state.feed_store
+
+
+def network(request: Request) -> WarehouseNetwork:
+    return request.app.state.serviceability
+
+
+Stock = Annotated[StockStore, Depends(stock_store)]
+Items = Annotated[ItemLookup, Depends(item_store)]
+
+
+async def calling_seller(keys: Annotated[SellerKeys, Depends(seller_keys)],
+                         x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """The seller whose X-Api-Key came with the request."""
+    if not x_api_key:
+        raise ApiError(401, "missing_api_key", "send the seller's API key in the X-Api-Key header")
+    seller_id = await keys.seller_for_key(x_api_key)
+    if seller_id is None:
+        raise ApiError(401, "unknown_api_key", "the X-Api-Key is not a key of any seller")
+    return seller_id
+
+
+async def known_item(item_id: str, items: ItemLookup) -> dict:
+    item = await items.get(item_id)
+    if item is None:
+        raise ApiError(404, "item_not_found", f"no item {item_id}", item_id=item_id)
+    return item
+
+
+async def known_warehouse(warehouse_id: str, network: WarehouseNetwork) -> None:
+    known = {warehouse["warehouse_id"] for warehouse in await network.warehouses()}
+    if not known:
+        raise ApiError(422, "unknown_warehouse", "no logistics network is loaded, so every warehouse is unknown "
+                       "(load one with `shop logistics load`)", warehouse_id=warehouse_id)
+    if warehouse_id not in known:
+        raise ApiError(422, "unknown_warehouse", f"no warehouse {warehouse_id} in the logistics network",
+                       warehouse_id=warehouse_id)
+
+
+@router.get("/{item_id}", response_model=StockPicture, responses={404: {"description": "unknown or deleted item"}})
+async def get_stock(item_id: str, stock: Stock, items: Items) -> dict:
+    """Units available per warehouse, and in all."""
+    await known_item(item_id, items)
+    return service.availability(item_id, await stock.levels(item_id))
+
+
+@router.put("/{item_id}/warehouses/{warehouse_id}", response_model=StockPicture,
+            responses={401: {"description": "missing or unknown X-Api-Key"},
+                       403: {"description": "the item belongs to another seller"},
+                       404: {"description": "unknown or deleted item"},
+                       422: {"description": "unknown warehouse, or a quantity that is not a whole number >= 0"}})
+async def set_stock(item_id: str, warehouse_id: Annotated[str, Path(max_length=MAX_ID_LENGTH)], body: StockSet,
+                    seller_id: Annotated[str, Depends(calling_seller)], stock: Stock, items: Items,
+                    warehouses: Annotated[WarehouseNetwork, Depends(network)]) -> dict:
+    """Set the units on hand in one warehouse (the item's seller only); returns the item's whole stock picture."""
+    item = await known_item(item_id, items)
+    if item.get("seller_id") != seller_id:
+        raise ApiError(403, "not_your_item", "the item belongs to another seller", item_id=item_id)
+    await known_warehouse(warehouse_id, warehouses)
+    levels = await stock.set_levels(item_id, {warehouse_id: body.quantity})
+    return service.availability(item_id, levels)
