@@ -64,6 +64,8 @@ async def place_order(body: OrderRequest, shopper: Shopper, orders: Orders, requ
         raise ApiError(422, "not_deliverable", f"{error} to pincode {body.pincode}", items=error.item_ids) from None
     except service.OutOfStock as error:
         raise ApiError(409, "out_of_stock", str(error), items=error.item_ids) from None
+    except service.CartChanged:
+        raise ApiError(409, "cart_changed", "the cart changed while the order was placed; review it and retry") from None
     except service.IdempotencyKeyReused:
         raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different order") from None
     if replayed:

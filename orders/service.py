@@ -40,6 +40,10 @@ class InvalidTransition(Exception):
         self.status, self.action = status, action
 
 
+class CartChanged(Exception):
+    """The cart changed between pricing it and ordering it."""
+
+
 class IdempotencyKeyReused(Exception):
     """The same Idempotency-Key came with a different request."""
 

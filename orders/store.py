@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cart.store import clear_cart
+from cart.store import cart_lines, clear_cart
 from infra.outbox import add_events
 from inventory import store as inventory
 from inventory.service import Pick, after
@@ -77,6 +77,10 @@ class OrderStore:
                 lines = await self._reserve(conn, order_id, planned, stock)
                 await add_events(conn, [(ORDERS_TOPIC, order_id, event_of("order_created", row, lines))])
                 if new.from_cart:
+                    # The cart is locked now: if it changed since it was priced, the shopper must look again.
+                    current = service.merged_quantities(await cart_lines(conn, new.user_id))
+                    if current != {line.item_id: line.quantity for line in new.lines}:
+                        raise service.CartChanged(new.user_id)
                     await clear_cart(conn, new.user_id)
         except IntegrityError as error:
             if "orders_idempotency" not in str(error):

@@ -50,16 +50,21 @@ class Shop:
                             now=datetime.now(UTC))
         return Buyer(profile["user_id"], {"Authorization": f"Bearer {token}"})
 
-    async def sellable_item(self, units: int, *, price: str = "250.00", size_class: str = "small") -> tuple[str, str]:
-        """(item_id, warehouse_id): a live item with `units` on hand in the fastest warehouse for PINCODE."""
+    async def sellable_item(self, units: int, *, price: str = "250.00", size_class: str = "small",
+                            category: str = "kitchen", searchable: bool = False) -> tuple[str, str]:
+        """(item_id, warehouse_id): a live item with `units` on hand in the fastest warehouse for PINCODE
+        (and, when `searchable`, indexed for search as the search consumer would index it)."""
         item_id = uuid.uuid4().hex
-        record = ItemRecord(item_id=item_id, seller_id=f"seller-{item_id[:6]}", sku=f"sku-{item_id}", op="upsert",
-                            version=1, feed_id="orders-test", index=0, received_at="2026-01-01T00:00:00Z",
-                            fields={"title": f"Kettle {item_id[:6]}", "category": "kitchen", "price": price,
-                                    "currency": "INR", "size_class": size_class, "attributes": {}})
-        await self.state.item_store.write_newer([upserted(None, record, "2026-01-01T00:00:00Z")])
         etas = (await self.state.serviceability.deliverable_from(PINCODE))[size_class]
         warehouse_id = min(etas, key=etas.get)
+        record = ItemRecord(item_id=item_id, seller_id=f"seller-{item_id[:6]}", sku=f"sku-{item_id}", op="upsert",
+                            version=1, feed_id="orders-test", index=0, received_at="2026-01-01T00:00:00Z",
+                            fields={"title": f"Kettle {item_id[:6]}", "category": category, "price": price,
+                                    "currency": "INR", "size_class": size_class, "attributes": {},
+                                    "stock": [{"warehouse_id": warehouse_id, "quantity": units}]})
+        await self.state.item_store.write_newer([upserted(None, record, "2026-01-01T00:00:00Z")])
+        if searchable:
+            await self.state.search_index.apply_records([record])
         await StockStore(self.state.resources.mysql).set_levels(item_id, {warehouse_id: units})
         return item_id, warehouse_id
 
