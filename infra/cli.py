@@ -119,16 +119,18 @@ def worker(log_level: str = typer.Option("info")) -> None:
 def demo(
     exit_when_done: bool = typer.Option(False, "--exit", help="Stop after the walkthrough instead of serving (for scripts)."),
     items: int = typer.Option(2000, help="How many sample catalog items to put through the seller feed."),
+    payment_window: int = typer.Option(20, help="Seconds the demo's orders wait for payment (SHOP_PAYMENT_WINDOW_SECONDS)."),
 ) -> None:
-    """The main job end to end: stack up, API and worker, logistics network, a sample catalog through the feed, searches."""
+    """The main job end to end: stack up, API and worker, logistics network, a sample catalog through the feed,
+    searches, then orders whose payments succeed, fail and never answer."""
     import asyncio
 
     from infra import demo as demo_run
-    from infra import demo_catalog
+    from infra import demo_catalog, demo_checkout
 
     stack_up(skip_bootstrap=False)
     settings = get_settings()
-    children = demo_run.start_api_and_worker(settings)
+    children = demo_run.start_api_and_worker(settings, {"SHOP_PAYMENT_WINDOW_SECONDS": str(payment_window)})
     base_url = f"http://{settings.api_host}:{settings.api_port}"
     try:
         report = demo_run.wait_until_ready(settings)
@@ -139,6 +141,7 @@ def demo(
             raise typer.Exit(1)
         asyncio.run(demo_catalog.prepare_catalog(settings, base_url, items, console))
         asyncio.run(demo_catalog.show_searches(base_url, console))
+        asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
         console.print(f"[green]API on {base_url} (docs at /docs); worker running. Ctrl-C stops both.[/]")
         if not exit_when_done:
             for child in children:

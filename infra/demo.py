@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,11 +12,11 @@ import httpx
 from infra.settings import Settings
 
 
-def start_api_and_worker(settings: Settings) -> list[subprocess.Popen]:
-    cli = [sys.executable, "-m", "infra.cli"]
+def start_api_and_worker(settings: Settings, env: dict[str, str] | None = None) -> list[subprocess.Popen]:
+    cli, env = [sys.executable, "-m", "infra.cli"], {**os.environ, **(env or {})}
     return [
-        subprocess.Popen([*cli, "serve"]),
-        subprocess.Popen([*cli, "worker", "--log-level", "warn"]),
+        subprocess.Popen([*cli, "serve"], env=env),
+        subprocess.Popen([*cli, "worker", "--log-level", "warn"], env=env),
     ]
 
 

@@ -1,0 +1,81 @@
+"""The checkout part of `shop demo`: a shopper orders three times; one payment succeeds (and the order ships and is
+delivered), one fails, one never answers and times out. Prints each order's final state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import Settings
+
+PINCODE = "560001"
+
+
+async def show_checkout(settings: Settings, base_url: str, console: Console, window_seconds: int) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        shopper = await sign_up(client)
+        items = await stocked_items(client, 3)
+        outcomes = ("succeeded", "failed", "never")
+        orders = []
+        for (item_id, title), outcome in zip(items, outcomes):
+            order = await place(client, shopper, item_id)
+            console.print(f"order {order['order_id'][:8]} for {title!r}: {order['status']}, pay by {order['expires_at']}")
+            await client.post(order["payment"]["pay_url"], json={"outcome": outcome}, headers=shopper)
+            orders.append((order, outcome))
+        admin = {"X-Admin-Key": settings.admin_key.get_secret_value()} if settings.admin_key else {}
+        paid = orders[0][0]["order_id"]
+        for step in ("ship", "deliver"):
+            await client.post(f"/v1/orders/{paid}/{step}", headers=admin)
+        console.print(f"waiting up to {window_seconds + 10}s for the unanswered payment's window to close...")
+        final = await until_settled(client, shopper, [o["order_id"] for o, _ in orders], window_seconds + 10)
+        console.print(orders_table(orders, final))
+
+
+async def sign_up(client: httpx.AsyncClient) -> dict:
+    email, password = f"demo-{uuid.uuid4().hex[:8]}@example.com", "demo-password-1"
+    (await client.post("/v1/users", json={"email": email, "name": "Demo Shopper", "password": password,
+                                          "default_pincode": PINCODE})).raise_for_status()
+    token = (await client.post("/v1/auth/token", data={"username": email, "password": password})).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+async def stocked_items(client: httpx.AsyncClient, count: int, timeout: float = 60) -> list[tuple[str, str]]:
+    """Searchable items deliverable to the pincode whose stock the inventory has taken in from the feed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        hits = (await client.get("/v1/search", params={"pincode": PINCODE, "size": 30})).json()["items"]
+        ready = [(h["item_id"], h["title"]) for h in hits
+                 if (await client.get(f"/v1/inventory/{h['item_id']}")).json().get("total_available", 0) > 0]
+        if len(ready) >= count:
+            return ready[:count]
+        await asyncio.sleep(1)
+    raise RuntimeError("the inventory did not take in the feed's stock in time")
+
+
+async def place(client: httpx.AsyncClient, shopper: dict, item_id: str) -> dict:
+    response = await client.post("/v1/orders", json={"pincode": PINCODE, "lines": [{"item_id": item_id, "quantity": 1}]},
+                                 headers={**shopper, "Idempotency-Key": uuid.uuid4().hex})
+    response.raise_for_status()
+    return response.json()
+
+
+async def until_settled(client: httpx.AsyncClient, shopper: dict, order_ids: list[str], timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        final = [(await client.get(f"/v1/orders/{order_id}", headers=shopper)).json() for order_id in order_ids]
+        if all(o["status"] != "CREATED" for o in final) or time.monotonic() > deadline:
+            return final
+        await asyncio.sleep(1)
+
+
+def orders_table(orders: list[tuple[dict, str]], final: list[dict]) -> Table:
+    table = Table("order", "item", "total", "payment", "final status", "reason", title="Orders and their payments")
+    for (placed, outcome), order in zip(orders, final):
+        table.add_row(order["order_id"][:8], order["lines"][0]["title"], order["total"]["amount"], outcome,
+                      order["status"], order.get("cancel_reason") or "")
+    return table
