@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 
 import httpx
@@ -32,11 +36,34 @@ def api_and_worker(settings: Settings, workers: int = 1):
             child.wait(timeout=30)
 
 
-def wait_ready(settings: Settings, timeout: float = 90) -> None:
+@contextmanager
+def api_server(settings: Settings, env: dict[str, str] | None = None):
+    """One `shop serve` process (one uvicorn worker) on a free loopback port, until the block ends; yields its URL
+    and process id."""
+    port = free_port()
+    logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
+    child = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                             stdout=logs, stderr=logs, env={**os.environ, **(env or {})})
+    try:
+        wait_ready(settings, f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}", child.pid
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(settings: Settings, base_url: str | None = None, timeout: float = 90) -> None:
+    base_url = base_url or f"http://{settings.api_host}:{settings.api_port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://{settings.api_host}:{settings.api_port}/readyz", timeout=3).status_code == 200:
+            if httpx.get(f"{base_url}/readyz", timeout=3).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -48,6 +75,51 @@ def create_seller(name: str) -> dict:
     out = subprocess.run([sys.executable, "-m", "infra.cli", "sellers", "create", name], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+async def closed_loop(clients: int, seconds: float, attempt: Callable[[int], Awaitable[bool]]) -> dict:
+    """`clients` loops each awaiting `attempt(client)` back to back for `seconds`: the rate of successful attempts and
+    their latency in milliseconds (failed attempts are counted, not timed)."""
+    latencies: list[float] = []
+    failed = 0
+    stop_at = time.monotonic() + seconds
+
+    async def client_loop(client: int) -> None:
+        nonlocal failed
+        while time.monotonic() < stop_at:
+            began = time.perf_counter()
+            if await attempt(client):
+                latencies.append((time.perf_counter() - began) * 1000)
+            else:
+                failed += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(client_loop(n) for n in range(clients)))
+    elapsed = time.monotonic() - started
+    return {"ok": len(latencies), "failed": failed, "seconds": elapsed, "per_s": len(latencies) / elapsed,
+            **({"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+               if latencies else {})}
+
+
+def stack_pids(settings: Settings) -> dict[str, int]:
+    """Process ids of the stack's running services, by name."""
+    out = subprocess.run([sys.executable, "-m", "infra.cli", "stack", "status", "--json"], capture_output=True,
+                         text=True)
+    return {row["name"]: row["pid"] for row in json.loads(out.stdout or "[]") if row.get("pid")}
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds each process has used so far, and `machine`: busy CPU seconds of all cores."""
+    used = {}
+    for name, pid in pids.items():
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    ticks = [int(n) for n in open("/proc/stat").readline().split()[1:]]
+    used["machine"] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    return used
 
 
 def percentile(values: list[float], pct: float) -> float:
