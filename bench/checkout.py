@@ -4,13 +4,14 @@
                                        [--client httpx|aiohttp]
 
 Needs the local stack. Starts one `shop serve` process (one uvicorn worker, payment window set to a day so no expiry
-touches the run) and drives it over loopback with httpx (or aiohttp, whose client costs the shared cores about a
-twentieth of httpx's CPU per request), in two scenarios: many items (a random one of `--items` per
-order) and one hot item (every order on it). The baseline is the bare transaction with asyncmy, one connection per
-client: conditional `UPDATE stock_levels ... quantity >= 1` + `INSERT` of the order row + `COMMIT`, same items, same
-concurrency. SQL statements per placement are read two ways: MariaDB's global counters around the HTTP run on many
-items (minus the background rate of other sessions, measured just before), and exactly, per statement, for
-`Checkout.place_order` run in-process on an engine of one connection. Removes everything it created at the end.
+touches the run) and drives it over loopback with httpx, or with aiohttp (`--client aiohttp`), whose client spends
+about a twentieth of httpx's CPU per request and so leaves more of a small machine to the server. Two scenarios: many
+items (a random one of `--items` per order) and one hot item (every order on it). The baseline is the bare transaction
+with asyncmy, one connection per client: conditional `UPDATE stock_levels ... quantity >= 1` + `INSERT` of the order
+row + `COMMIT`, same items, same concurrency. Each measured run also reports the CPU each process spent per order.
+SQL statements per placement are read two ways: MariaDB's global counters around each measured run (minus the
+background rate of other sessions, measured just before), and exactly, per statement, for `Checkout.place_order` run
+in-process on an engine of one connection. Removes everything it created at the end.
 """
 
 from __future__ import annotations
