@@ -185,15 +185,17 @@ async def measure(args, settings, resources, item_store, serviceability, shopper
     probe = await connect(settings)
     results = {}
     stack = {name: pid for name, pid in stack_pids(settings).items() if name in ("mysql", "mongodb", "redis")}
-    with api_server(settings, {"SHOP_PAYMENT_WINDOW_SECONDS": str(WINDOW_SECONDS)}) as (base_url, api_pid):
+    with api_server(settings, {"SHOP_PAYMENT_WINDOW_SECONDS": str(WINDOW_SECONDS)}, args.workers) as (base_url, api_pid):
         pids = {"API server": api_pid, "benchmark client": os.getpid(), **stack}
-        for scenario, pick in (("many items", spread), ("one hot item", single)):
+        scenarios = {"many items": spread, "one hot item": single}
+        for scenario, pick in [(name, scenarios[name]) for name in args.scenario]:
             api, api_sql = await timed(probe, http_placer(base_url, shoppers, pick, args.clients, args.client),
                                        args.clients, args.seconds, pids)
             bare, bare_sql = await timed(probe, bare_placer(settings, shoppers, pick, warehouse_id, args.clients),
                                          args.clients, args.seconds, pids)
             results[scenario] = api, bare
-            report(f"API: POST /v1/orders, {scenario}, {args.clients} {args.client} clients, one uvicorn process", api)
+            report(f"API: POST /v1/orders, {scenario}, {args.clients} {args.client} clients, "
+                   f"{args.workers} uvicorn process(es)", api)
             report(f"API: MariaDB counters during that run, {scenario}", api_sql)
             report(f"bare: UPDATE + INSERT + COMMIT with asyncmy, {scenario}, {args.clients} connections", bare)
             report(f"bare: MariaDB counters during that run, {scenario}", bare_sql)
@@ -214,8 +216,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--count-orders", type=int, default=300)
-    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="httpx", help="HTTP client library")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="aiohttp", help="HTTP client library")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes of the API")
+    parser.add_argument("--scenario", action="append", choices=("many items", "one hot item"),
+                        help="run only this scenario (repeatable; default both)")
+    args = parser.parse_args()
+    args.scenario = args.scenario or ["many items", "one hot item"]
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

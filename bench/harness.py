@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 
 import httpx
+import psutil
 
 from infra.settings import Settings
 
@@ -37,13 +38,13 @@ def api_and_worker(settings: Settings, workers: int = 1):
 
 
 @contextmanager
-def api_server(settings: Settings, env: dict[str, str] | None = None):
-    """One `shop serve` process (one uvicorn worker) on a free loopback port, until the block ends; yields its URL
-    and process id."""
+def api_server(settings: Settings, env: dict[str, str] | None = None, workers: int = 1):
+    """One `shop serve` (with `workers` uvicorn processes) on a free loopback port, until the block ends; yields its
+    URL and process id (its workers are that process's children)."""
     port = free_port()
     logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
-    child = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                             stdout=logs, stderr=logs, env={**os.environ, **(env or {})})
+    child = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                              "--workers", str(workers)], stdout=logs, stderr=logs, env={**os.environ, **(env or {})})
     try:
         wait_ready(settings, f"http://127.0.0.1:{port}")
         yield f"http://127.0.0.1:{port}", child.pid
@@ -109,13 +110,16 @@ def stack_pids(settings: Settings) -> dict[str, int]:
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """User + system CPU seconds each process has used so far, and `machine`: busy CPU seconds of all cores."""
+    """User + system CPU seconds each process (with its live children, except for this process, whose children are
+    the servers it measures) has used so far, and `machine`: busy CPU
+    seconds of all cores."""
     used = {}
     for name, pid in pids.items():
         try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except OSError:
+            process = psutil.Process(pid)
+            family = [process] if pid == os.getpid() else [process, *process.children(recursive=True)]
+            used[name] = sum(p.cpu_times().user + p.cpu_times().system for p in family)
+        except psutil.Error:
             pass
     ticks = [int(n) for n in open("/proc/stat").readline().split()[1:]]
     used["machine"] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait

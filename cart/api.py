@@ -57,11 +57,11 @@ class QuantityChange(BaseModel):
     quantity: int
 
 
-def cart_store(request: Request) -> CartStore:
+async def cart_store(request: Request) -> CartStore:
     return request.app.state.cart_store
 
 
-def item_store(request: Request):
+async def item_store(request: Request):
     return request.app.state.item_store
 
 

@@ -57,11 +57,11 @@ class AccessToken(BaseModel):
     token_type: str = "bearer"
 
 
-def users(request: Request) -> UserStore:
+async def users(request: Request) -> UserStore:
     return request.app.state.users
 
 
-def jwt_secret(request: Request) -> str:
+async def jwt_secret(request: Request) -> str:
     secret = request.app.state.settings.jwt_secret
     if secret is None:
         raise ApiError(503, "not_configured", "SHOP_JWT_SECRET is not set; shopper tokens are unavailable")

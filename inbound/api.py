@@ -44,11 +44,11 @@ class FeedStatus(BaseModel):
     records: list[RecordVerdict]
 
 
-def feed_store(request: Request) -> FeedStore:
+async def feed_store(request: Request) -> FeedStore:
     return request.app.state.feed_store
 
 
-def feed_limits(request: Request) -> FeedLimits:
+async def feed_limits(request: Request) -> FeedLimits:
     settings = request.app.state.settings
     return FeedLimits(chunk_records=settings.feed_chunk_records, max_records=settings.feed_max_records)
 

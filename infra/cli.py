@@ -97,12 +97,15 @@ def stack_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for co
 
 
 @app.command()
-def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+def serve(host: str = typer.Option(None), port: int = typer.Option(None),
+          workers: int = typer.Option(None, help="API processes sharing the port (SHOP_API_WORKERS, default 1).")) -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("infra.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port)
+    # uvicorn picks uvloop and httptools (both pinned) over asyncio's loop and the pure-Python h11 parser.
+    uvicorn.run("infra.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
+                workers=workers or settings.api_workers, access_log=settings.api_access_log)
 
 
 @app.command()

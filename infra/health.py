@@ -15,7 +15,7 @@ router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_SECONDS = 3
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     return request.app.state.resources
 
 

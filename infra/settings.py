@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = 1  # processes of `shop serve`; each holds its own connection pools
+    api_access_log: bool = False  # a log line per request costs about as much as a cheap request
 
     # Secrets: no production default; `./shop` writes development values into `.env` on first use.
     admin_key: SecretStr | None = None

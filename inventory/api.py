@@ -42,19 +42,19 @@ class StockSet(BaseModel):
     quantity: int = Field(ge=0, le=MAX_QUANTITY, strict=True, description="units on hand in the warehouse")
 
 
-def stock_store(request: Request) -> StockStore:
+async def stock_store(request: Request) -> StockStore:
     return request.app.state.stock
 
 
-def item_store(request: Request) -> ItemLookup:
+async def item_store(request: Request) -> ItemLookup:
     return request.app.state.item_store
 
 
-def seller_keys(request: Request) -> SellerKeys:
+async def seller_keys(request: Request) -> SellerKeys:
     return request.app.state.feed_store
 
 
-def network(request: Request) -> WarehouseNetwork:
+async def network(request: Request) -> WarehouseNetwork:
     return request.app.state.serviceability
 
 

@@ -15,7 +15,7 @@ MAX_BATCH_IDS = 500
 router = APIRouter(prefix="/v1/items", tags=["items"])
 
 
-def item_store(request: Request) -> ItemStore:
+async def item_store(request: Request) -> ItemStore:
     return request.app.state.item_store
 
 

@@ -35,7 +35,7 @@ class OrderRequest(BaseModel):
         return self
 
 
-def checkout(request: Request) -> Checkout:
+async def checkout(request: Request) -> Checkout:
     return request.app.state.checkout
 
 

@@ -49,11 +49,11 @@ class SearchPage(BaseModel):
     next_cursor: str | None
 
 
-def search_index(request: Request) -> SearchIndex:
+async def search_index(request: Request) -> SearchIndex:
     return request.app.state.search_index
 
 
-def serviceability(request: Request) -> ServiceabilityStore:
+async def serviceability(request: Request) -> ServiceabilityStore:
     return request.app.state.serviceability
 
 
@@ -88,7 +88,7 @@ def search_params(
     return params
 
 
-def shopper_id(request: Request) -> str | None:
+async def shopper_id(request: Request) -> str | None:
     """The signed-in shopper, when an authentication layer has identified one."""
     return getattr(request.state, "shopper_id", None)
 

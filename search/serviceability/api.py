@@ -36,11 +36,11 @@ class WarehousePincodeOut(BaseModel):
     size_classes: list[str]
 
 
-def serviceability_store(request: Request) -> ServiceabilityStore:
+async def serviceability_store(request: Request) -> ServiceabilityStore:
     return request.app.state.serviceability
 
 
-def item_store(request: Request) -> ItemLookup:
+async def item_store(request: Request) -> ItemLookup:
     return request.app.state.item_store
 
 
