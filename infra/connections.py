@@ -18,18 +18,27 @@ if TYPE_CHECKING:
 
 
 def kafka_producer(settings: Settings, **options) -> AIOKafkaProducer:
+    return kafka_producer_at(settings.kafka_bootstrap, **options)
+
+
+def kafka_producer_at(bootstrap: str | list[str], **options) -> AIOKafkaProducer:
+    """For a caller handed the brokers rather than the settings (the worker's consumer tasks)."""
     from aiokafka import AIOKafkaProducer
 
     # acks=all + idempotence: a retried send neither duplicates nor reorders within a partition.
-    return AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
-                            linger_ms=5, **options)
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **options)
 
 
 def kafka_consumer(settings: Settings, *topics: str, group_id: str, **options) -> AIOKafkaConsumer:
+    return kafka_consumer_at(settings.kafka_bootstrap, *topics, group_id=group_id, **options)
+
+
+def kafka_consumer_at(bootstrap: str | list[str], *topics: str, group_id: str | None, **options) -> AIOKafkaConsumer:
     from aiokafka import AIOKafkaConsumer
 
-    return AIOKafkaConsumer(*topics, bootstrap_servers=settings.kafka_bootstrap, group_id=group_id,
-                            enable_auto_commit=False, auto_offset_reset="earliest", **options)
+    # Offsets are committed by hand, after what was read is applied.
+    return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+                            auto_offset_reset="earliest", **options)
 
 
 def kafka_admin(settings: Settings) -> AIOKafkaAdminClient:

@@ -1,0 +1,88 @@
+"""The batch loop and helpers of the plain-aiokafka consumers in `shop worker` (items, feed stock, notifications):
+a batch is applied and what it produced is in Kafka before its offsets are committed, so a crash redelivers a batch
+rather than skipping it; a server that is away is waited out with backoff, never skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from aiokafka.errors import CommitFailedError
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
+
+from inbound.events import DeadLetter
+from infra import connections
+
+ATTEMPT_SECONDS = 120
+Result = TypeVar("Result")
+
+
+async def consume_batches(bootstrap: str | list[str], topic: str, *, group: str, batch_size: int, within: float,
+                          apply_batch: Callable[[Any, list], Awaitable[None]], log: logging.Logger,
+                          moved_warning: str) -> None:
+    """Hands each batch with the producer to `apply_batch`, which returns once the batch's sends are in Kafka."""
+    consumer = connections.kafka_consumer_at(bootstrap, topic, group_id=group, max_poll_records=batch_size)
+    producer = connections.kafka_producer_at(bootstrap)
+    try:
+        await consumer.start()
+        await producer.start()
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(within * 1000), max_records=batch_size)
+            messages = [message for messages in batch.values() for message in messages]
+            if messages:
+                await apply_batch(producer, messages)
+                try:
+                    await consumer.commit()
+                except CommitFailedError:
+                    # Another member owns the partitions now and gets the batch again; applying it twice is harmless.
+                    log.warning(moved_warning)
+    finally:
+        await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
+
+
+async def keep_consuming(log: logging.Logger, consume: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Kafka (or a store) being away at start or later is waited out: `consume` is run again, with a new consumer that
+    resumes from the last committed offset."""
+    retrying = AsyncRetrying(retry=retry_if_exception_type(Exception), wait=wait_exponential(0.5, max=30),
+                             before_sleep=before_sleep_log(log, logging.WARNING))
+    await retrying(consume, *args)
+
+
+async def until_done(log: logging.Logger, transient: tuple[type[BaseException], ...],
+                     attempt: Callable[..., Awaitable[Result]], *args: Any) -> Result:
+    """Runs `attempt` again, with backoff, for as long as it fails with a `transient` error."""
+    retrying = AsyncRetrying(retry=retry_if_exception_type(transient), wait=wait_exponential(0.2, max=30),
+                             before_sleep=before_sleep_log(log, logging.WARNING))
+    return await retrying(_within_time, attempt, *args)
+
+
+async def _within_time(attempt: Callable[..., Awaitable[Result]], *args: Any) -> Result:
+    # A server that accepts connections but stops answering must fail the attempt too, or nothing would retry.
+    async with asyncio.timeout(ATTEMPT_SECONDS):
+        return await attempt(*args)
+
+
+async def send_all(producer, records: Iterable[tuple[str, bytes | None, bytes]]) -> None:
+    """Sends (topic, key, value) records in order and returns once Kafka has every one."""
+    sent = [await producer.send(topic, key=key, value=value) for topic, key, value in records]
+    await asyncio.gather(*sent)
+
+
+def dead_letter(message, reason: str, *, consumer: str) -> dict:
+    """The shared dead-letter shape, plus which consumer refused the message (others may refuse the same one)."""
+    letter = DeadLetter(reason=reason, topic=message.topic, partition=message.partition, offset=message.offset,
+                        key=text(message.key), value=text(message.value))
+    return {**letter.model_dump(), "consumer": consumer}
+
+
+def first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def text(raw: bytes | None) -> str | None:
+    return raw.decode("utf-8", errors="replace") if raw is not None else None
