@@ -62,8 +62,11 @@ def mongo(settings: Settings) -> AsyncMongoClient:
 def mysql(settings: Settings, database_url: str | None = None) -> AsyncEngine:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    return create_async_engine(database_url or settings.mysql_url, pool_size=20, max_overflow=20,
-                               pool_pre_ping=True, pool_recycle=3600)
+    from infra.mysql_pool import ping_only_when_idle
+
+    return ping_only_when_idle(create_async_engine(database_url or settings.mysql_url, pool_size=20, max_overflow=20,
+                                                   pool_pre_ping=False, pool_reset_on_return=None,
+                                                   pool_recycle=3600))
 
 
 def redis(settings: Settings) -> Redis:

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 RELAY_LOCK = "shop.outbox.relay"  # one relay at a time keeps each key's events in commit order
+INSERT_EVENT = text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)")  # built once: a hot path
 
 
 async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseModel | dict[str, Any]) -> str:
     """Queue `event` for `topic`; it is published only if the surrounding transaction commits. Returns its event_id."""
     payload = event.model_dump(mode="json") if isinstance(event, BaseModel) else dict(event)
     payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
-    await conn.execute(text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)"),
+    await conn.execute(INSERT_EVENT,
                        {"t": topic, "k": key, "p": json.dumps(payload, default=str)})
     return payload["event_id"]
 
@@ -35,7 +36,7 @@ async def add_events(conn: AsyncConnection, events: list[tuple[str, str, BaseMod
         payload = event.model_dump(mode="json")
         payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
         rows.append({"t": topic, "k": key, "p": json.dumps(payload, default=str)})
-    await conn.execute(text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)"), rows)
+    await conn.execute(INSERT_EVENT, rows)
 
 
 class OutboxRelay:

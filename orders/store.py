@@ -23,6 +23,12 @@ from orders.views import event_of, order_view
 
 COLUMNS = ("order_id, user_id, status, cancel_reason, pincode, currency, total, payment_id, replaces_order_id, "
            "request_hash, created_at, expires_at, updated_at")
+# Built once: parsing a text() statement's binds on every order is measurable CPU on the checkout path.
+INSERT_ORDER = text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) VALUES "
+                    f"({', '.join(':' + c for c in COLUMNS.split(', '))}, :key)")
+INSERT_LINES = text("INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, title, quantity, "
+                    "unit_price, eta_hours) VALUES (:order_id, :line_no, :item_id, :seller_id, :warehouse_id, :title, "
+                    ":quantity, :unit_price, :eta_hours)")
 
 
 class OrderNotFound(Exception):
@@ -69,8 +75,7 @@ class OrderStore:
         try:
             async with self.engine.begin() as conn:
                 # The order row first: a second request with the same key waits here, then finds this order.
-                await conn.execute(text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) VALUES "
-                                        f"({', '.join(':' + c for c in COLUMNS.split(', '))}, :key)"),
+                await conn.execute(INSERT_ORDER,
                                    {**row, "key": new.idempotency_key})
                 stock = await inventory.lock_stock(conn, [line.item_id for line in new.lines])
                 planned = service.plan(new.lines, stock, new.deliverable)
@@ -188,9 +193,7 @@ class OrderStore:
         lines = [{"order_id": order_id, "line_no": n, "item_id": p.line.item_id, "seller_id": p.line.seller_id,
                   "warehouse_id": p.pick.warehouse_id, "title": p.line.title, "quantity": p.line.quantity,
                   "unit_price": p.line.unit_price, "eta_hours": p.eta_hours} for n, p in enumerate(planned, 1)]
-        await conn.execute(text("INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, title, "
-                                "quantity, unit_price, eta_hours) VALUES (:order_id, :line_no, :item_id, :seller_id, "
-                                ":warehouse_id, :title, :quantity, :unit_price, :eta_hours)"), lines)
+        await conn.execute(INSERT_LINES, lines)
         await inventory.publish_crossings(conn, stock, after(stock, picks, -1))
         return lines
 
@@ -203,8 +206,7 @@ class OrderStore:
         now = _now()
         row = {**old, "order_id": uuid.uuid4().hex, "status": "PLACED", "cancel_reason": None,
                "replaces_order_id": old["order_id"], "created_at": now, "expires_at": now, "updated_at": now}
-        await conn.execute(text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) VALUES "
-                                f"({', '.join(':' + c for c in COLUMNS.split(', '))}, :key)"),
+        await conn.execute(INSERT_ORDER,
                            {**row, "key": f"reinstates:{old['order_id']}"})
         planned = [service.PlannedLine(service.PricedLine(l["item_id"], l["seller_id"], l["title"], "", l["quantity"],
                                                           l["unit_price"], old["currency"]),
