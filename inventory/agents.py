@@ -6,7 +6,6 @@ changes nothing (the store ignores feed versions it has already applied)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from functools import partial
@@ -23,7 +22,7 @@ from inventory.store import StockStore
 
 log = logging.getLogger(__name__)
 GROUP = "inventory"
-ITEMS_AT_ONCE = 8  # items of a batch set concurrently, each in its own transaction
+ITEMS_PER_TRANSACTION = 500  # enough to spread a transaction's round trips thin, few enough to hold locks briefly
 
 
 def register(worker, stock: StockStore, *, batch_size: int, within: float) -> None:
@@ -67,16 +66,11 @@ async def apply_messages(stock: StockStore, messages: list) -> list[dict]:
         else:
             stated.append(FeedStock(record.item_id, record.version, dict(lines)))
     newest = service.newest_feed_stock(stated)
-    for start in range(0, len(newest), ITEMS_AT_ONCE):
-        await asyncio.gather(*(until_applied(stock, item) for item in newest[start:start + ITEMS_AT_ONCE]))
+    for start in range(0, len(newest), ITEMS_PER_TRANSACTION):
+        await until_applied(stock, newest[start:start + ITEMS_PER_TRANSACTION])
     return dead_letters
 
 
-async def until_applied(stock: StockStore, stated: FeedStock) -> None:
-    """MySQL being away (or a deadlock) is waited out, never skipped: the item is retried until its stock is set."""
-    await until_done(log, (OperationalError, InterfaceError, TimeoutError), _set_stock, stock, stated)
-
-
-async def _set_stock(stock: StockStore, stated: FeedStock) -> None:
-    levels = service.feed_levels(stated.quantities, await stock.levels(stated.item_id))
-    await stock.set_levels(stated.item_id, levels, feed_version=stated.version)
+async def until_applied(stock: StockStore, stated: list[FeedStock]) -> None:
+    """MySQL being away (or a deadlock) is waited out, never skipped: the items are retried until their stock is set."""
+    await until_done(log, (OperationalError, InterfaceError, TimeoutError), stock.apply_feed_stock, stated)

@@ -113,6 +113,30 @@ def feed_levels(stated: Mapping[str, int], current: Mapping[str, int]) -> dict[s
     return {**{warehouse: 0 for warehouse, quantity in current.items() if quantity > 0}, **stated}
 
 
+@dataclass(frozen=True)
+class FeedChanges:
+    """What a batch of feed statements does to locked stock rows."""
+
+    rows: list[tuple[str, str, int, int]]  # (item_id, warehouse_id, quantity, feed_version) to write
+    movements: list[tuple[Pick, int]]  # (row, delta) of every quantity that changes
+    now: dict[str, dict[str, int]]  # the stated items' stock afterwards
+
+
+def feed_changes(before: Stock, applied_versions: Stock, stated: Iterable[FeedStock]) -> FeedChanges:
+    """Each item's newest statement sets the rows whose feed version is older; `applied_versions` holds each row's
+    last applied feed version (absent: none)."""
+    rows, movements, now = [], [], {}
+    for statement in newest_feed_stock(stated):
+        current, applied = before.get(statement.item_id, {}), applied_versions.get(statement.item_id, {})
+        levels = {warehouse: quantity for warehouse, quantity in feed_levels(statement.quantities, current).items()
+                  if statement.version > applied.get(warehouse, 0)}
+        rows += [(statement.item_id, warehouse, quantity, statement.version) for warehouse, quantity in levels.items()]
+        movements += [(Pick(statement.item_id, warehouse, quantity), quantity - current.get(warehouse, 0))
+                      for warehouse, quantity in levels.items() if current.get(warehouse) != quantity]
+        now[statement.item_id] = {**current, **levels}
+    return FeedChanges(rows, movements, now)
+
+
 def availability(item_id: str, rows: Mapping[str, int]) -> dict:
     """The stock picture callers read: every warehouse row of the item, and the total."""
     warehouses = [{"warehouse_id": warehouse, "available": quantity} for warehouse, quantity in sorted(rows.items())]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from infra.outbox import add_events
 from inventory import service
 from inventory.events import STOCK_CHANGED_TOPIC
-from inventory.service import Drift, Pick, Stock
+from inventory.service import Drift, FeedStock, Pick, Stock
 
 
 class StockShort(Exception):
@@ -29,6 +29,9 @@ LOCK_STOCK = text("SELECT item_id, warehouse_id, quantity FROM stock_levels WHER
                   "ORDER BY item_id, warehouse_id FOR UPDATE").bindparams(bindparam("ids", expanding=True))
 TAKE_STOCK = text("UPDATE stock_levels SET quantity = quantity - :q, updated_at = CURRENT_TIMESTAMP "
                   "WHERE item_id = :i AND warehouse_id = :w AND quantity >= :q")
+SET_FEED_STOCK = text("INSERT INTO stock_levels (item_id, warehouse_id, quantity, feed_version) VALUES (:i, :w, :q, :v) "
+                      "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), feed_version = GREATEST(feed_version, "
+                      "VALUES(feed_version)), updated_at = CURRENT_TIMESTAMP")
 INSERT_MOVEMENTS = text("INSERT INTO stock_movements (item_id, warehouse_id, delta, reason, order_id) "
                         "VALUES (:i, :w, :d, :r, :o)")
 
@@ -97,7 +100,7 @@ class StockStore:
     async def set_levels(self, item_id: str, quantities: dict[str, int], *, feed_version: int | None = None) -> dict[str, int]:
         """Set on-hand stock per warehouse. With `feed_version`, a row changes only when that version is newer than
         the one the feed last applied to it, so replayed or reordered feed records never undo newer stock."""
-        await self._ensure_rows(item_id, quantities)
+        await self._ensure_rows([(item_id, warehouse) for warehouse in quantities])
         async with self.engine.begin() as conn:
             before = await lock_stock(conn, [item_id])
             if feed_version is not None:
@@ -105,23 +108,35 @@ class StockStore:
             rows = before[item_id]
             changes = {w: q for w, q in quantities.items() if rows.get(w) != q}
             if quantities and (changes or feed_version is not None):
-                await conn.execute(
-                    text("INSERT INTO stock_levels (item_id, warehouse_id, quantity, feed_version) VALUES (:i, :w, :q, :v) "
-                         "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), feed_version = GREATEST(feed_version, "
-                         "VALUES(feed_version)), updated_at = CURRENT_TIMESTAMP"),
-                    [{"i": item_id, "w": w, "q": q, "v": feed_version or 0} for w, q in quantities.items()])
+                await conn.execute(SET_FEED_STOCK, [{"i": item_id, "w": w, "q": q, "v": feed_version or 0}
+                                                    for w, q in quantities.items()])
             await record_movements(conn, [(Pick(item_id, w, q), q - rows.get(w, 0), "set", None) for w, q in changes.items()])
             await publish_crossings(conn, before, {item_id: {**rows, **quantities}})
             return {**rows, **quantities}
 
-    async def _ensure_rows(self, item_id: str, quantities: dict[str, int]) -> None:
+    async def apply_feed_stock(self, stated: list[FeedStock]) -> None:
+        """Set the stock many feed records state, in one transaction: per item the newest statement, row by row only
+        where it is newer than the feed version last applied there (see `service.feed_changes`)."""
+        if not stated:
+            return
+        await self._ensure_rows([(s.item_id, warehouse) for s in stated for warehouse in s.quantities])
+        async with self.engine.begin() as conn:
+            before = await lock_stock(conn, [s.item_id for s in stated])
+            applied = await _feed_versions(conn, list(before))
+            changes = service.feed_changes(before, applied, stated)
+            if changes.rows:
+                await conn.execute(SET_FEED_STOCK, [{"i": i, "w": w, "q": q, "v": v} for i, w, q, v in changes.rows])
+            await record_movements(conn, [(pick, delta, "set", None) for pick, delta in changes.movements])
+            await publish_crossings(conn, before, changes.now)
+
+    async def _ensure_rows(self, rows: list[tuple[str, str]]) -> None:
         # Committed (at 0) before the rows are locked: two first writers of an item would otherwise both find no rows
         # to lock, both record the whole quantity as a movement, and both publish the crossing.
-        if quantities:
+        if rows:
             async with self.engine.begin() as conn:
                 await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, 0) "
                                         "ON DUPLICATE KEY UPDATE quantity = quantity"),
-                                   [{"i": item_id, "w": w} for w in sorted(quantities)])
+                                   [{"i": item_id, "w": warehouse} for item_id, warehouse in sorted(set(rows))])
 
     async def reconcile(self, *, repair: bool, batch: int = 500, item_ids: Iterable[str] | None = None) -> list[Drift]:
         """Compare every stock row (or only those of `item_ids`) with the sum of its movements; with `repair`, set
@@ -150,6 +165,15 @@ class StockStore:
             if repair and found:
                 await _repair(conn, found, recorded)
             return found
+
+
+async def _feed_versions(conn: AsyncConnection, item_ids: list[str]) -> dict[str, dict[str, int]]:
+    rows = await conn.execute(text("SELECT item_id, warehouse_id, feed_version FROM stock_levels WHERE item_id IN :ids")
+                              .bindparams(bindparam("ids", expanding=True)), {"ids": item_ids})
+    versions: dict[str, dict[str, int]] = defaultdict(dict)
+    for item_id, warehouse_id, version in rows:
+        versions[item_id][warehouse_id] = version
+    return versions
 
 
 async def _newer_than_feed(conn: AsyncConnection, item_id: str, quantities: dict[str, int], version: int) -> dict[str, int]:

@@ -6,7 +6,7 @@ import pytest
 
 from inventory import commands
 from inventory.service import (Drift, FeedStock, InvalidStock, Pick, after, availability, check_feed_stock, crossings,
-                               drifts, fastest_stocked, feed_levels, newest_feed_stock)
+                               drifts, fastest_stocked, feed_changes, feed_levels, newest_feed_stock)
 
 pytestmark = pytest.mark.unit
 
@@ -92,6 +92,24 @@ def test_feed_levels_empty_the_warehouses_the_list_no_longer_names():
     levels = feed_levels({"W1": 7, "W4": 1}, current)
 
     assert levels == {"W1": 7, "W2": 0, "W4": 1}
+
+
+def test_feed_changes_write_newer_rows_and_record_only_quantities_that_move():
+    before = {"i1": {"W1": 5, "W2": 3}, "i2": {"W1": 4}}
+    applied = {"i1": {"W1": 10, "W2": 10}, "i2": {"W1": 30}}
+    stated = [FeedStock("i1", 20, {"W1": 5, "W3": 2}), FeedStock("i2", 25, {"W1": 9})]
+
+    changes = feed_changes(before, applied, stated)
+
+    assert changes.rows == [("i1", "W1", 5, 20), ("i1", "W2", 0, 20), ("i1", "W3", 2, 20)]
+    assert changes.movements == [(Pick("i1", "W2", 0), -3), (Pick("i1", "W3", 2), 2)]
+    assert changes.now == {"i1": {"W1": 5, "W2": 0, "W3": 2}, "i2": {"W1": 4}}
+
+
+def test_feed_changes_of_one_item_come_from_its_newest_statement_only():
+    changes = feed_changes({"i1": {"W1": 0}}, {}, [FeedStock("i1", 7, {"W1": 7}), FeedStock("i1", 3, {"W1": 3})])
+
+    assert changes.rows == [("i1", "W1", 7, 7)]
 
 
 @pytest.mark.parametrize("item_id, lines", [("x" * 65, [("W1", 1)]), ("i1", [("W" * 65, 1)]), ("i1", [("W1", 2**31)])])
