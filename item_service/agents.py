@@ -77,11 +77,23 @@ async def until_applied(items: ItemStore, records: list[ItemRecord]) -> service.
 
 
 async def _apply_records(items: ItemStore, records: list[ItemRecord]) -> service.BatchResult:
-    stored = await items.current_docs({record.item_id for record in records})
-    result = service.apply_batch(stored, records, now=utc_now())
+    """Items that open with an upsert are first inserted as if new, which a growing catalog mostly is; only the rest,
+    and those found stored after all, pay for reading the stored document (one lookup per id on FerretDB)."""
+    now, outcomes, written = utc_now(), {}, []
+    opening = service.opening_with_upsert(records)
+    hopeful = [p for p, record in enumerate(records) if record.item_id in opening]
+    if hopeful:
+        as_new = service.apply_batch({}, [records[p] for p in hopeful], now=now)
+        inserted = await items.insert_absent(as_new.documents)
+        outcomes = {p: outcome for p, outcome in zip(hopeful, as_new.outcomes) if records[p].item_id in inserted}
+        written = [document for document in as_new.documents if document["_id"] in inserted]
+    rest = [p for p in range(len(records)) if p not in outcomes]
+    stored = await items.current_docs({records[p].item_id for p in rest})
+    result = service.apply_batch(stored, [records[p] for p in rest], now=now)
     versions = {item_id: document["version"] for item_id, document in stored.items()}
     await items.write_newer(result.documents, stored_versions=versions)
-    return result
+    outcomes.update(zip(rest, result.outcomes))
+    return service.BatchResult(written + result.documents, [outcomes[p] for p in range(len(records))])
 
 
 async def publish(producer, outcomes: list[RecordOutcome], dead_letters: list[dict]) -> None:

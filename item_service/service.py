@@ -48,6 +48,15 @@ def apply_batch(stored: dict[str, dict], records: list[ItemRecord], *, now: str)
     return BatchResult(documents, [outcomes[position] for position in range(len(records))])
 
 
+def opening_with_upsert(records: list[ItemRecord]) -> set[str]:
+    """Items whose oldest record in the batch is an upsert: if they are not stored yet, the batch alone decides them."""
+    first: dict[str, ItemRecord] = {}
+    for record in records:
+        if record.item_id not in first or record.version < first[record.item_id].version:
+            first[record.item_id] = record
+    return {item_id for item_id, record in first.items() if record.op == "upsert"}
+
+
 def apply_record(current: dict | None, record: ItemRecord, now: str) -> tuple[dict | None, RecordOutcome]:
     """The item after `record`, and what became of the record; the same `current` object when nothing changed."""
     if current is not None and record.version <= current["version"]:

@@ -39,6 +39,19 @@ class ItemStore:
         known = [document for document in newer if document["_id"] in versions]
         return await self._insert_fresh(fresh) + await self._replace_known(known)
 
+    async def insert_absent(self, documents: list[dict]) -> set[str]:
+        """Insert the documents whose `_id` (and seller sku) is not stored yet; returns the ids inserted."""
+        if not documents:
+            return set()
+        try:
+            await self.items.insert_many(documents, ordered=False)
+            return {document["_id"] for document in documents}
+        except BulkWriteError as error:
+            if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                raise
+            taken = {e["index"] for e in error.details["writeErrors"]}
+            return {document["_id"] for index, document in enumerate(documents) if index not in taken}
+
     async def get(self, item_id: str) -> dict | None:
         """The live item as the API shows it, or None when unknown or deleted."""
         return _public(await self.items.find_one({"_id": item_id}))

@@ -6,7 +6,7 @@ from itertools import permutations
 
 import pytest
 
-from item_service.service import apply_batch, outcome_of_unreadable
+from item_service.service import apply_batch, opening_with_upsert, outcome_of_unreadable
 from tests.item_service.conftest import LATER, NOW, delete, new_item_id, patch, upsert
 
 pytestmark = pytest.mark.unit
@@ -185,3 +185,11 @@ def test_a_price_too_large_for_minor_units_is_dead_lettered():
 
     assert result.documents == [] and result.outcomes[0].status == "dead_lettered"
     assert "cannot be expressed in INR minor units" in result.outcomes[0].errors[0]
+
+
+def test_items_opening_with_an_upsert_are_those_whose_oldest_record_in_the_batch_is_one():
+    fresh, patched_first, deleted = new_item_id(), new_item_id(), new_item_id()
+    records = [patch(fresh, version=5, price="3.00"), upsert(fresh, version=2), upsert(patched_first, version=9),
+               patch(patched_first, version=4, price="1.00"), delete(deleted, version=3)]
+
+    assert opening_with_upsert(records) == {fresh}

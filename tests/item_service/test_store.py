@@ -86,3 +86,15 @@ async def test_a_batch_of_new_and_known_items_is_written_in_one_call(item_store)
 
     versions = await item_store.current_versions(d["item_id"] for d in changed + fresh)
     assert written == 60 and sorted(set(versions.values())) == [1, 2] and len(versions) == 60
+
+
+async def test_insert_absent_writes_only_items_not_stored_and_leaves_stored_ones_alone(item_store):
+    stored = document(upsert(version=7, title="Stored"))
+    await item_store.write_newer([stored])
+    new = document(upsert(title="New"))
+
+    inserted = await item_store.insert_absent([document(upsert(stored["item_id"], version=1, title="Older")), new])
+
+    assert inserted == {new["item_id"]}
+    assert (await item_store.get(stored["item_id"]))["title"] == "Stored"
+    assert (await item_store.get(new["item_id"]))["title"] == "New"
