@@ -1,6 +1,6 @@
 """Catalog ingest: items/s from the seller feed until every item is in MongoDB and searchable, against a bare loader.
 
-    .venv/bin/python -m bench.catalog_ingest [--count 100000] [--rate 1000 --seconds 20]
+    .venv/bin/python -m bench.catalog_ingest [--count 100000] [--rate 1000 --seconds 20] [--workers 1]
 
 Needs the local stack (`./shop stack up`); starts its own API server and worker. Prints the pipeline's items/s, the bare
 loader's (aiokafka consumer + insert_many + Elasticsearch bulk, no validation) over the same records in the same run, the
@@ -104,14 +104,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="`shop worker` processes (they share the partitions)")
     args = parser.parse_args()
     settings = get_settings()
     records = list(grow(vendure_products(settings.stack_dir / "cache"), args.count, asyncio.run(warehouses(settings))))
-    with api_and_worker(settings) as base_url:
+    with api_and_worker(settings, args.workers) as base_url:
         pipeline = asyncio.run(pipeline_run(settings, base_url, records))
         latency = asyncio.run(steady_latency(settings, base_url, records, args.rate, args.seconds))
     bare = asyncio.run(run_bare_loader(settings, records))
-    report(f"pipeline: feed -> Kafka -> MongoDB + Elasticsearch ({args.count:,} items)", pipeline)
+    report(f"pipeline: feed -> Kafka -> MongoDB + Elasticsearch ({args.count:,} items, {args.workers} worker(s))",
+           pipeline)
     report("bare loader: aiokafka + insert_many + ES bulk, no validation (same records)", bare)
     report("ratio", {"pipeline / bare items/s": pipeline["items_per_s"] / bare["items_per_s"]})
     report(f"feed acceptance -> searchable at {args.rate} items/s for {args.seconds}s (seconds)", latency)
