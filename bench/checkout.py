@@ -34,6 +34,7 @@ from bench.checkout_data import PINCODE, buyers, fastest_warehouse, remove_run, 
 from bench.harness import api_server, closed_loop, cpu_seconds, report, stack_pids
 from bench.sql_counts import COUNTERS, background_rate, server_counters, statements_sent
 from identity.store import UserStore
+from infra.mysql_pool import ping_only_when_idle
 from infra.resources import build_checkout, open_resources
 from infra.settings import get_settings
 from item_service.store import ItemStore
@@ -144,8 +145,9 @@ async def timed(probe, placer, clients: int, seconds: float, pids: dict[str, int
 
 
 async def exact_statements(settings, resources, item_store, serviceability, shoppers, item_ids, count: int) -> dict:
-    """`Checkout.place_order` on an engine of one connection (pre-ping on, as in the API), `count` orders in a row."""
-    engine = create_async_engine(settings.mysql_url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    """`Checkout.place_order` on an engine of one connection pooled as the API's, `count` orders in a row."""
+    engine = ping_only_when_idle(create_async_engine(settings.mysql_url, pool_size=1, max_overflow=0,
+                                                     pool_pre_ping=False, pool_reset_on_return=None))
     checkout = build_checkout(settings.model_copy(update={"payment_window_seconds": WINDOW_SECONDS}), engine,
                               resources.redis, item_store, serviceability)
     try:
