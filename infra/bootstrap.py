@@ -7,9 +7,10 @@ from pathlib import Path
 
 from infra import connections
 from infra.schema.mongo_indexes import MONGO_INDEXES, ensure_ferretdb_id_indexes
-from infra.schema.search_index import items_alias, items_template
+from infra.schema.search_index import ITEMS_TEMPLATE, items_alias, items_template
 from infra.schema.topics import TOPICS
 from infra.settings import Settings
+from search.service import SET_DELIVERY_SLOTS
 
 CQL_DIR = Path(__file__).parent / "schema" / "cql"
 ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
@@ -50,9 +51,24 @@ async def create_search_index(settings: Settings) -> str:
         if not await es.indices.exists_alias(name=alias):
             await es.indices.create(index=f"{alias}-v1", aliases={alias: {}})
             return f"elasticsearch: template and index {alias}-v1 created"
+        backfilled = await add_delivery_slots(es, alias)
     finally:
         await es.close()
-    return "elasticsearch: template updated, index already there"
+    return "elasticsearch: template updated, index already there" + (
+        f" ({backfilled} documents given delivery_slots)" if backfilled else "")
+
+
+async def add_delivery_slots(es, alias: str) -> int:
+    """An index made before `delivery_slots` existed: map the field, then fill it in on the documents that hold stock
+    and lack it (idempotent; a fresh index has nothing to do)."""
+    slots = ITEMS_TEMPLATE["template"]["mappings"]["properties"]["delivery_slots"]
+    await es.indices.put_mapping(index=alias, body={"properties": {"delivery_slots": slots}})
+    lacking = {"bool": {"filter": [{"exists": {"field": "stock_warehouses"}}, {"exists": {"field": "size_class"}}],
+                        "must_not": [{"exists": {"field": "delivery_slots"}}]}}
+    done = await es.update_by_query(index=alias, body={"query": lacking, "script": {
+        "source": "Map src = ctx._source;" + SET_DELIVERY_SLOTS, "lang": "painless"}}, conflicts="proceed",
+        request_timeout=600)
+    return done["updated"]
 
 
 async def create_mongo_indexes(settings: Settings) -> str:

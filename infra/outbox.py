@@ -20,23 +20,27 @@ INSERT_EVENT = text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, 
 
 async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseModel | dict[str, Any]) -> str:
     """Queue `event` for `topic`; it is published only if the surrounding transaction commits. Returns its event_id."""
-    payload = event.model_dump(mode="json") if isinstance(event, BaseModel) else dict(event)
-    payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
-    await conn.execute(INSERT_EVENT,
-                       {"t": topic, "k": key, "p": json.dumps(payload, default=str)})
-    return payload["event_id"]
+    event_id, payload = _payload(event)
+    await conn.execute(INSERT_EVENT, {"t": topic, "k": key, "p": payload})
+    return event_id
 
 
 async def add_events(conn: AsyncConnection, events: list[tuple[str, str, BaseModel]]) -> None:
     """Queue many `(topic, key, event)` in one multi-row insert, in the caller's transaction."""
-    if not events:
-        return
-    rows = []
-    for topic, key, event in events:
-        payload = event.model_dump(mode="json")
-        payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
-        rows.append({"t": topic, "k": key, "p": json.dumps(payload, default=str)})
-    await conn.execute(INSERT_EVENT, rows)
+    if events:
+        await conn.execute(INSERT_EVENT, [{"t": topic, "k": key, "p": _payload(event)[1]} for topic, key, event in events])
+
+
+def _payload(event: BaseModel | dict[str, Any]) -> tuple[str, str]:
+    """The event's id (a new one when it has none) and its JSON."""
+    if isinstance(event, BaseModel) and "event_id" in type(event).model_fields:
+        # Serialised by pydantic-core in one step: the sweeper writes hundreds of these per transaction.
+        if not event.event_id:
+            event = event.model_copy(update={"event_id": uuid.uuid4().hex})
+        return event.event_id, event.model_dump_json()
+    payload = event.model_dump(mode="json") if isinstance(event, BaseModel) else dict(event)
+    payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
+    return payload["event_id"], json.dumps(payload, default=str)
 
 
 class OutboxRelay:

@@ -16,6 +16,15 @@ from inventory.events import StockChanged
 REPLACED_FIELDS = ("title", "description", "category", "brand", "price", "currency", "attributes",
                    "attribute_names", "size_class")
 
+# Every script that changes size_class or stock_warehouses ends with this: the item's (size class, warehouse) pairs,
+# which the pincode filter matches in one terms query. Kept in step with `delivery_slot`.
+SET_DELIVERY_SLOTS = """
+src.delivery_slots = new ArrayList();
+if (src.size_class != null && src.stock_warehouses != null) {
+  for (def w : src.stock_warehouses) { src.delivery_slots.add(src.size_class + '@' + w); }
+}
+"""
+
 APPLY_RECORD = """
 Map src = ctx._source;
 if (src.version != null && src.version >= params.version) { ctx.op = 'none'; return; }
@@ -37,14 +46,14 @@ src.attribute_names = src.attributes == null ? [] : new ArrayList(src.attributes
 if (reborn) { src.created_at = params.created_at; }
 src.deleted = false;
 if (src.in_stock == null) { src.in_stock = false; src.stock_warehouses = []; }
-"""
+""" + SET_DELIVERY_SLOTS
 
 APPLY_STOCK = """
 Map src = ctx._source;
 if (src.stock_version != null && src.stock_version >= params.stock_version) { ctx.op = 'none'; return; }
 src.item_id = params.item_id; src.in_stock = params.in_stock; src.stock_warehouses = params.stock_warehouses;
 src.stock_version = params.stock_version; src.indexed_at = params.now;
-"""
+""" + SET_DELIVERY_SLOTS
 
 # A reindex copies documents that changed in the old index while it ran; each part keeps its own guard.
 COPY_DOCUMENT = """
@@ -60,7 +69,7 @@ if (stockNewer || (newer && src.stock_version == null)) {
   src.in_stock = doc.in_stock; src.stock_warehouses = doc.stock_warehouses; src.stock_version = doc.stock_version;
 }
 src.indexed_at = params.now;
-"""
+""" + SET_DELIVERY_SLOTS
 
 
 def record_change(record: ItemRecord, now: str) -> dict[str, Any]:
@@ -114,6 +123,10 @@ def attribute_keywords(attributes: dict[str, Any]) -> dict[str, Any]:
 def attribute_name(name: str) -> str:
     # A dot would make Elasticsearch read the name as a path into an object.
     return name.strip().replace(".", "_")
+
+
+def delivery_slot(size_class: str, warehouse_id: str) -> str:
+    return f"{size_class}@{warehouse_id}"
 
 
 def delivery_eta(size_class: str | None, warehouses: list[str], deliverable: dict[str, dict[str, float]]

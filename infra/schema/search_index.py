@@ -35,6 +35,8 @@ ITEMS_TEMPLATE = {
                 "size_class": {"type": "keyword"},
                 "in_stock": {"type": "boolean"},
                 "stock_warehouses": {"type": "keyword"},
+                # "<size_class>@<warehouse>" for every warehouse holding the item: the pincode filter's one terms query.
+                "delivery_slots": {"type": "keyword"},
                 # Stock comes from feed records (guarded by version) and from inventory (guarded by stock_version).
                 "stock_version": {"type": "long"},
                 "version": {"type": "long"},

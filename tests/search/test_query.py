@@ -49,11 +49,7 @@ def test_pincode_keeps_items_whose_warehouse_carries_their_size_there():
 
     body = build_search(SearchParams(pincode="560001"), deliverable, [])
 
-    should = filters_of(body)[-1]["bool"]["should"]
-    assert should == [
-        {"bool": {"filter": [{"term": {"size_class": "bulky"}}, {"terms": {"stock_warehouses": ["W3"]}}]}},
-        {"bool": {"filter": [{"term": {"size_class": "small"}}, {"terms": {"stock_warehouses": ["W1", "W2"]}}]}},
-    ]
+    assert filters_of(body)[-1] == {"terms": {"delivery_slots": ["bulky@W3", "small@W1", "small@W2"]}}
 
 
 def test_pincode_no_warehouse_reaches_matches_nothing():
