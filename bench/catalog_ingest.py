@@ -107,10 +107,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`shop worker` processes (they share the partitions)")
     args = parser.parse_args()
     settings = get_settings()
-    records = list(grow(vendure_products(settings.stack_dir / "cache"), args.count, asyncio.run(warehouses(settings))))
+    # The steady phase needs rate x seconds records of its own, however few the pipeline run takes.
+    grown = list(grow(vendure_products(settings.stack_dir / "cache"), max(args.count, args.rate * args.seconds),
+                      asyncio.run(warehouses(settings))))
+    records = grown[:args.count]
     with api_and_worker(settings, args.workers) as base_url:
         pipeline = asyncio.run(pipeline_run(settings, base_url, records))
-        latency = asyncio.run(steady_latency(settings, base_url, records, args.rate, args.seconds))
+        latency = asyncio.run(steady_latency(settings, base_url, grown, args.rate, args.seconds))
     bare = asyncio.run(run_bare_loader(settings, records))
     report(f"pipeline: feed -> Kafka -> MongoDB + Elasticsearch ({args.count:,} items, {args.workers} worker(s))",
            pipeline)

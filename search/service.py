@@ -51,6 +51,10 @@ if (src.in_stock == null) { src.in_stock = false; src.stock_warehouses = []; }
 APPLY_STOCK = """
 Map src = ctx._source;
 if (src.stock_version != null && src.stock_version >= params.stock_version) { ctx.op = 'none'; return; }
+// A new item's first stock event repeats the stock its feed record already gave: skip rewriting the document.
+if (src.stock_version == null && src.in_stock == params.in_stock && src.stock_warehouses == params.stock_warehouses) {
+  ctx.op = 'none'; return;
+}
 src.item_id = params.item_id; src.in_stock = params.in_stock; src.stock_warehouses = params.stock_warehouses;
 src.stock_version = params.stock_version; src.indexed_at = params.now;
 """ + SET_DELIVERY_SLOTS

@@ -157,3 +157,17 @@ async def test_writes_during_the_rebuild_are_kept_and_stale_stored_data_does_not
     await own_index.refresh()
     titles_now = {i["title"] for i in (await own_index.search(SearchParams(), None))["items"]}
     assert titles_now == {"Newer title", "Brand new"}
+
+
+async def test_a_first_stock_event_repeating_the_feed_stock_leaves_the_document_as_it_is(search_index, catalog,
+                                                                                         unique_name):
+    [item] = await catalog(record(category=unique_name))  # in stock in W1
+    before = await search_index.es.get(index=search_index.alias, id=item.item_id)
+
+    await search_index.apply_stock([stock(item.item_id, 1, available=3)])
+    unchanged = await search_index.es.get(index=search_index.alias, id=item.item_id)
+    await search_index.apply_stock([stock(item.item_id, 2, available=0), stock(item.item_id, 1, available=3)])
+
+    assert unchanged["_version"] == before["_version"]
+    document = await search_index.document(item.item_id)
+    assert document["in_stock"] is False and document["stock_version"] == 2
