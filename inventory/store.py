@@ -97,19 +97,17 @@ class StockStore:
                                            "ORDER BY warehouse_id"), {"i": item_id})
             return dict(rows.all())
 
-    async def set_levels(self, item_id: str, quantities: dict[str, int], *, feed_version: int | None = None) -> dict[str, int]:
-        """Set on-hand stock per warehouse. With `feed_version`, a row changes only when that version is newer than
-        the one the feed last applied to it, so replayed or reordered feed records never undo newer stock."""
+    async def set_levels(self, item_id: str, quantities: dict[str, int]) -> dict[str, int]:
+        """Set on-hand stock per warehouse, as the seller states it (the feed's stock goes through
+        `apply_feed_stock`, guarded by feed version)."""
         await self._ensure_rows([(item_id, warehouse) for warehouse in quantities])
         async with self.engine.begin() as conn:
             before = await lock_stock(conn, [item_id])
-            if feed_version is not None:
-                quantities = await _newer_than_feed(conn, item_id, quantities, feed_version)
             rows = before[item_id]
             changes = {w: q for w, q in quantities.items() if rows.get(w) != q}
-            if quantities and (changes or feed_version is not None):
-                await conn.execute(SET_FEED_STOCK, [{"i": item_id, "w": w, "q": q, "v": feed_version or 0}
-                                                    for w, q in quantities.items()])
+            if changes:
+                # feed_version 0: GREATEST keeps what the feed last applied, so an older feed record still loses.
+                await conn.execute(SET_FEED_STOCK, [{"i": item_id, "w": w, "q": q, "v": 0} for w, q in changes.items()])
             await record_movements(conn, [(Pick(item_id, w, q), q - rows.get(w, 0), "set", None) for w, q in changes.items()])
             await publish_crossings(conn, before, {item_id: {**rows, **quantities}})
             return {**rows, **quantities}
@@ -174,12 +172,6 @@ async def _feed_versions(conn: AsyncConnection, item_ids: list[str]) -> dict[str
     for item_id, warehouse_id, version in rows:
         versions[item_id][warehouse_id] = version
     return versions
-
-
-async def _newer_than_feed(conn: AsyncConnection, item_id: str, quantities: dict[str, int], version: int) -> dict[str, int]:
-    rows = await conn.execute(text("SELECT warehouse_id, feed_version FROM stock_levels WHERE item_id = :i"), {"i": item_id})
-    applied = dict(rows.all())
-    return {w: q for w, q in quantities.items() if version > applied.get(w, 0)}
 
 
 async def _repair(conn: AsyncConnection, found: list[Drift], recorded: Stock) -> None:

@@ -18,6 +18,7 @@ from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
 from infra import connections
 from infra.schema.topics import TOPICS
 from inventory.agents import apply_messages, consume
+from inventory.service import FeedStock
 from tests.item_service.conftest import delete, patch, upsert
 
 pytestmark = pytest.mark.stack
@@ -82,7 +83,7 @@ async def test_newest_feed_stock_wins_and_empties_warehouses_it_no_longer_names(
 
 async def test_records_without_stock_and_deletes_leave_the_stock_as_it_is(stock, new_item):
     item_id = new_item()
-    await stock.set_levels(item_id, {"W1": 5}, feed_version=1)
+    await stock.apply_feed_stock([FeedStock(item_id, 1, {"W1": 5})])
 
     letters = await apply_messages(stock, [message(patch(item_id, version=2, title="Renamed")),
                                            message(delete(item_id, version=3))])

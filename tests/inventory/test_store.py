@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from inventory import store as inventory
 from inventory.events import STOCK_CHANGED_TOPIC
-from inventory.service import Pick
+from inventory.service import FeedStock, Pick
 from tests.inventory.conftest import set_directly, shop, stock_events
 
 pytestmark = pytest.mark.stack
@@ -32,22 +32,22 @@ async def test_stock_changed_is_published_once_per_crossing_of_zero_and_never_ot
 
 async def test_feed_stock_older_than_what_the_feed_last_set_is_ignored(stock, new_item):
     item_id = new_item()
-    await stock.set_levels(item_id, {"W1": 8}, feed_version=20)
+    await stock.apply_feed_stock([FeedStock(item_id, 20, {"W1": 8})])
 
-    await stock.set_levels(item_id, {"W1": 2}, feed_version=19)
-    await stock.set_levels(item_id, {"W1": 3}, feed_version=20)
+    await stock.apply_feed_stock([FeedStock(item_id, 19, {"W1": 2})])
+    await stock.apply_feed_stock([FeedStock(item_id, 20, {"W1": 3})])
 
     assert await stock.levels(item_id) == {"W1": 8}
 
 
 async def test_seller_setting_stock_without_a_version_always_applies(stock, new_item):
     item_id = new_item()
-    await stock.set_levels(item_id, {"W1": 8}, feed_version=20)
+    await stock.apply_feed_stock([FeedStock(item_id, 20, {"W1": 8})])
 
     await stock.set_levels(item_id, {"W1": 1})
 
     assert await stock.levels(item_id) == {"W1": 1}
-    await stock.set_levels(item_id, {"W1": 6}, feed_version=21)
+    await stock.apply_feed_stock([FeedStock(item_id, 21, {"W1": 6})])
     assert await stock.levels(item_id) == {"W1": 6}
 
 
