@@ -79,7 +79,7 @@ class Kafka:
         )
         if (data / "logs" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         run_quiet(
             [*self._java_base(paths), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
             paths.log(self.name),
@@ -117,3 +117,11 @@ class Kafka:
             return asyncio.run(asyncio.wait_for(probe(), 5))
         except Exception:
             return False
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id; like Kafka's own, never starting with '-', which the storage tool would take for an
+    option."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()).startswith("-"):
+        pass
+    return cluster_id

@@ -54,3 +54,12 @@ def test_docker_compose_file_is_valid_compose_v2():
     result = subprocess.run([compose, "-f", str(compose_file), "config", "--quiet"], capture_output=True, text=True)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash_which_the_storage_tool_reads_as_an_option():
+    from infra.stack.kafka import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(3000)]
+
+    assert not any(cluster_id.startswith("-") for cluster_id in ids)
+    assert {len(cluster_id) for cluster_id in ids} == {22}
