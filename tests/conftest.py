@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from infra import connections
 from infra.settings import Settings, get_settings
 
 
@@ -18,6 +22,25 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def mysql(settings) -> AsyncIterator:
+    """One MySQL engine for the session, built by the project's own connection code."""
+    engine = connections.mysql(settings)
+    yield engine
+    await engine.dispose()
+
+
+async def next_matching(consumer, predicate, timeout: float = 60) -> Any:
+    """The first message on a tail for which predicate(message) holds (the wait covers a backlog other tests left)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batches = await consumer.getmany(timeout_ms=500)
+        for message in (m for messages in batches.values() for m in messages):
+            if predicate(message):
+                return message
+    raise AssertionError(f"no matching message within {timeout}s")
 
 
 @pytest.fixture

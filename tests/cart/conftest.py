@@ -25,13 +25,6 @@ def client(settings):
 
 
 @pytest.fixture(scope="session")
-async def mysql(settings) -> AsyncIterator:
-    engine = connections.mysql(settings)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture(scope="session")
 async def item_store(settings) -> AsyncIterator[ItemStore]:
     client = connections.mongo(settings)
     yield ItemStore(client[settings.mongo_database])

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from inbound.store import FeedStore
-from infra import connections
 from infra.app import create_app
 
 
@@ -39,10 +38,8 @@ def key_header(api_key: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-async def feed_store(settings) -> AsyncIterator[FeedStore]:
-    engine = connections.mysql(settings)
-    yield FeedStore(engine)
-    await engine.dispose()
+def feed_store(mysql) -> FeedStore:
+    return FeedStore(mysql)
 
 
 @pytest.fixture

@@ -14,17 +14,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import bindparam, text
 
-from infra import connections
 from infra.outbox import RELAY_LOCK, OutboxRelay
 from inventory.events import StockChanged
 from inventory.store import StockStore
 
 
 @pytest.fixture(scope="session")
-async def engine(settings) -> AsyncIterator:
-    mysql = connections.mysql(settings)
-    yield mysql
-    await mysql.dispose()
+def engine(mysql):
+    return mysql
 
 
 @pytest.fixture(scope="session")

@@ -57,17 +57,6 @@ async def eventually(check, timeout: float = 40) -> Any:
     raise AssertionError(f"not true within {timeout}s")
 
 
-async def next_matching(consumer, predicate, timeout: float = 60) -> Any:
-    """The first message on a tail for which predicate(message) holds (the wait covers a backlog other tests left)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batches = await consumer.getmany(timeout_ms=500)
-        for message in (m for messages in batches.values() for m in messages):
-            if predicate(message):
-                return message
-    raise AssertionError(f"no matching message within {timeout}s")
-
-
 @pytest.fixture(scope="session")
 async def mongo_db(settings) -> AsyncIterator:
     client = connections.mongo(settings)

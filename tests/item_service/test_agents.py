@@ -16,7 +16,8 @@ from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
 from item_service.agents import until_applied
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
 from item_service.store import ItemStore
-from tests.item_service.conftest import eventually, new_item_id, next_matching, patch, upsert
+from tests.conftest import next_matching
+from tests.item_service.conftest import eventually, new_item_id, patch, upsert
 
 pytestmark = pytest.mark.stack
 

@@ -6,7 +6,6 @@ import asyncio
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email import message_from_bytes, policy
@@ -56,16 +55,6 @@ async def eventually(check, timeout: float = 60) -> Any:
     raise AssertionError(f"not true within {timeout}s")
 
 
-async def next_matching(consumer, predicate, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for messages in (await consumer.getmany(timeout_ms=500)).values():
-            for message in messages:
-                if predicate(message):
-                    return message
-    raise AssertionError(f"no matching message within {timeout}s")
-
-
 async def publish(producer, event: OrderEvent) -> None:
     await producer.send_and_wait(ORDERS_TOPIC, key=event.order_id.encode(), value=event.model_dump_json().encode())
 
@@ -107,10 +96,8 @@ def smtp_server():
 
 
 @pytest.fixture(scope="session")
-async def notification_store(settings) -> AsyncIterator[NotificationStore]:
-    engine = connections.mysql(settings)
-    yield NotificationStore(engine)
-    await engine.dispose()
+def notification_store(mysql) -> NotificationStore:
+    return NotificationStore(mysql)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import pytest
 from notifications.agents import until_notified
 from notifications.channels import build_channels
 from orders.events import ORDERS_DLQ_TOPIC, ORDERS_TOPIC
-from tests.notifications.conftest import eventually, free_port, insert_user, next_matching, order_event, publish
+from tests.conftest import next_matching
+from tests.notifications.conftest import eventually, free_port, insert_user, order_event, publish
 
 pytestmark = pytest.mark.stack
 
