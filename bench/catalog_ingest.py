@@ -4,7 +4,8 @@
 
 Needs the local stack (`./shop stack up`); starts its own API server and worker. Prints the pipeline's items/s, the bare
 loader's (aiokafka consumer + insert_many + Elasticsearch bulk, no validation) over the same records in the same run, the
-ratio, and the feed-acceptance-to-searchable latency at a steady rate.
+ratio, and the feed-acceptance-to-searchable latency at a steady rate. Both runs also print the CPU each process spent
+per item and the items/s this machine's cores could sustain at that cost.
 """
 
 from __future__ import annotations
@@ -12,17 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 
 import httpx
 
 from bench.bare_loader import run_bare_loader
-from bench.harness import api_and_worker, create_seller, report, summary
+from bench.harness import api_and_worker, cpu_figures, cpu_spent, create_seller, report, stack_pids, summary
 from infra import connections
 from infra.sample_catalog import grow, vendure_products
 from infra.schema.search_index import items_alias
 from infra.settings import get_settings
+
+PIPELINE_ENGINES = ("kafka", "elasticsearch", "mongodb", "mysql", "redis")
+BARE_ENGINES = ("kafka", "elasticsearch", "mongodb")
 
 
 async def stored_counts(client: httpx.AsyncClient, seller: dict, feed_id: str, es, alias: str) -> tuple[int, int]:
@@ -111,10 +116,16 @@ def main() -> None:
     grown = list(grow(vendure_products(settings.stack_dir / "cache"), max(args.count, args.rate * args.seconds),
                       asyncio.run(warehouses(settings))))
     records = grown[:args.count]
-    with api_and_worker(settings, args.workers) as base_url:
-        pipeline = asyncio.run(pipeline_run(settings, base_url, records))
+    stack = {name: pid for name, pid in stack_pids(settings).items() if name in PIPELINE_ENGINES}
+    with api_and_worker(settings, args.workers) as (base_url, pids):
+        with cpu_spent({**pids, **stack, "benchmark client": os.getpid()}) as spent:
+            pipeline = asyncio.run(pipeline_run(settings, base_url, records))
+        pipeline.update(cpu_figures(spent, args.count, "item", pipeline["seconds"]))
         latency = asyncio.run(steady_latency(settings, base_url, grown, args.rate, args.seconds))
-    bare = asyncio.run(run_bare_loader(settings, records))
+    bare_engines = {name: pid for name, pid in stack.items() if name in BARE_ENGINES}
+    with cpu_spent({**bare_engines, "bare loader": os.getpid()}) as spent:
+        bare = asyncio.run(run_bare_loader(settings, records))
+    bare.update(cpu_figures(spent, args.count, "item", bare["seconds"]))
     report(f"pipeline: feed -> Kafka -> MongoDB + Elasticsearch ({args.count:,} items, {args.workers} worker(s))",
            pipeline)
     report("bare loader: aiokafka + insert_many + ES bulk, no validation (same records)", bare)

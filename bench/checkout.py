@@ -8,7 +8,9 @@ touches the run) and drives it over loopback with httpx, or with aiohttp (`--cli
 about a twentieth of httpx's CPU per request and so leaves more of a small machine to the server. Two scenarios: many
 items (a random one of `--items` per order) and one hot item (every order on it). The baseline is the bare transaction
 with asyncmy, one connection per client: conditional `UPDATE stock_levels ... quantity >= 1` + `INSERT` of the order
-row + `COMMIT`, same items, same concurrency. Each measured run also reports the CPU each process spent per order.
+row + `COMMIT`, same items, same concurrency. Each measured run also reports the CPU each process spent per order and
+the orders/s the machine's cores could sustain at that cost; a last run, `GET /healthz` on the same server, shows what
+the HTTP client, uvicorn and FastAPI alone cost per request.
 SQL statements per placement are read two ways: MariaDB's global counters around each measured run (minus the
 background rate of other sessions, measured just before), and exactly, per statement, for `Checkout.place_order` run
 in-process on an engine of one connection. Removes everything it created at the end.
@@ -31,7 +33,7 @@ import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.checkout_data import PINCODE, buyers, fastest_warehouse, remove_run, stocked_items
-from bench.harness import api_server, closed_loop, cpu_seconds, report, stack_pids
+from bench.harness import api_server, closed_loop, cpu_figures, cpu_spent, report, stack_pids
 from bench.sql_counts import COUNTERS, background_rate, server_counters, statements_sent
 from identity.store import UserStore
 from infra.mysql_pool import ping_only_when_idle
@@ -91,6 +93,19 @@ async def http_placer(base_url: str, shoppers: list[tuple[str, str]], pick, clie
 
 
 @asynccontextmanager
+async def framework_floor(base_url: str, clients: int):
+    """`GET /healthz` (no store, no body, no auth) on the same server and client library: what one request costs the
+    HTTP client, uvicorn and FastAPI before any order logic, the part of an order's CPU no store change can remove."""
+    async with aiohttp.ClientSession(base_url, connector=aiohttp.TCPConnector(limit=clients)) as session:
+        async def ping(client: int) -> bool:
+            async with session.get("/healthz") as response:
+                await response.read()
+                return response.status == 200
+
+        yield ping, Counter()
+
+
+@asynccontextmanager
 async def bare_placer(settings, shoppers: list[tuple[str, str]], pick, warehouse_id: str, clients: int):
     """One bare transaction per call on client `n`'s own asyncmy connection."""
     connections = [await connect(settings) for _ in range(clients)]
@@ -121,7 +136,8 @@ async def connect(settings):
                                  password=settings.mysql_password.get_secret_value(), db=settings.mysql_database)
 
 
-async def timed(probe, placer, clients: int, seconds: float, pids: dict[str, int]) -> tuple[dict, dict]:
+async def timed(probe, placer, clients: int, seconds: float, pids: dict[str, int],
+                unit: str = "order") -> tuple[dict, dict]:
     """Warm up, then `seconds` of closed-loop load: its figures with the CPU each process spent per order, and the
     server's statements per successful order during exactly that span, raw and net of the background rate of other
     sessions (measured just before)."""
@@ -129,14 +145,11 @@ async def timed(probe, placer, clients: int, seconds: float, pids: dict[str, int
     async with placer as (place, refused):
         await closed_loop(clients, WARMUP_SECONDS, place)
         refused.clear()
-        before, cpu_before = await server_counters(probe), cpu_seconds(pids)
-        figures = await closed_loop(clients, seconds, place)
-        after, cpu_after = await server_counters(probe), cpu_seconds(pids)
-    figures["machine busy (% of all cores)"] = (
-        100 * (cpu_after["machine"] - cpu_before["machine"]) / figures["seconds"] / os.cpu_count())
-    for name in pids:
-        if name in cpu_after:
-            figures[f"CPU ms per order: {name}"] = 1000 * (cpu_after[name] - cpu_before[name]) / figures["ok"]
+        before = await server_counters(probe)
+        with cpu_spent(pids) as spent:
+            figures = await closed_loop(clients, seconds, place)
+        after = await server_counters(probe)
+    figures.update(cpu_figures(spent, figures["ok"], unit, figures["seconds"]))
     per_order = {f"{name} per order (raw)": (after[name] - before[name]) / figures["ok"] for name in COUNTERS}
     per_order["Questions per order (net of background)"] = (
         (after["Questions"] - before["Questions"] - rate["Questions"] * figures["seconds"]) / figures["ok"])
@@ -201,6 +214,9 @@ async def measure(args, settings, resources, item_store, serviceability, shopper
             report(f"API: MariaDB counters during that run, {scenario}", api_sql)
             report(f"bare: UPDATE + INSERT + COMMIT with asyncmy, {scenario}, {args.clients} connections", bare)
             report(f"bare: MariaDB counters during that run, {scenario}", bare_sql)
+        floor, _ = await timed(probe, framework_floor(base_url, args.clients), args.clients, args.seconds, pids,
+                               unit="request")
+        report(f"framework floor: GET /healthz, {args.clients} aiohttp clients, same server", floor)
     probe.close()
     report(f"SQL per placement, exact: Checkout.place_order in-process, {args.count_orders} orders, one connection",
            await exact_statements(settings, resources, item_store, serviceability, shoppers, many, args.count_orders))
@@ -208,6 +224,8 @@ async def measure(args, settings, resources, item_store, serviceability, shopper
         report(f"ratio API / bare, {scenario}", {
             "orders/s": api["per_s"] / bare["per_s"], "p50 latency": api["p50_ms"] / bare["p50_ms"],
             "p99 latency": api["p99_ms"] / bare["p99_ms"]})
+    # A closed loop holds `clients` requests in flight, so the mean latency is clients / rate (Little's law).
+    report("what the aim needs", {f"orders/s for a mean latency of 100 ms at {args.clients} clients": args.clients / 0.1})
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -21,7 +21,8 @@ from infra.settings import Settings
 
 @contextmanager
 def api_and_worker(settings: Settings, workers: int = 1):
-    """Run `shop serve` and `shop worker` as separate processes, as in production, until the block ends."""
+    """Run `shop serve` and `shop worker` as separate processes, as in production, until the block ends; yields the
+    API's URL and the processes' ids by name."""
     cli = [sys.executable, "-m", "infra.cli"]
     logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
     children = [subprocess.Popen([*cli, "serve"], stdout=logs, stderr=logs)]
@@ -29,7 +30,8 @@ def api_and_worker(settings: Settings, workers: int = 1):
     try:
         wait_ready(settings)
         time.sleep(8)  # the worker joins its consumer groups after the API is ready
-        yield f"http://{settings.api_host}:{settings.api_port}"
+        pids = {"API server": children[0].pid, **{f"worker {n}": c.pid for n, c in enumerate(children[1:], 1)}}
+        yield f"http://{settings.api_host}:{settings.api_port}", pids
     finally:
         for child in children:
             child.terminate()
@@ -124,6 +126,27 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     ticks = [int(n) for n in open("/proc/stat").readline().split()[1:]]
     used["machine"] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
     return used
+
+
+@contextmanager
+def cpu_spent(pids: dict[str, int]) -> Iterator[dict[str, float]]:
+    """The CPU seconds each process, and the whole machine (`machine`), spends inside the block; filled as it ends."""
+    spent: dict[str, float] = {}
+    before = cpu_seconds(pids)
+    yield spent
+    after = cpu_seconds(pids)
+    spent.update({name: after[name] - before[name] for name in after if name in before})
+
+
+def cpu_figures(spent: dict[str, float], count: int, unit: str, seconds: float) -> dict[str, float]:
+    """CPU per `unit` of each measured process, their sum, and the rate this machine's cores could sustain at that
+    cost if nothing else ran: the ceiling that the measured processes' own work puts on the rate."""
+    per_unit = {name: 1000 * used / count for name, used in spent.items() if name != "machine"}
+    total = sum(per_unit.values())
+    return {"machine busy (% of all cores)": 100 * spent["machine"] / seconds / os.cpu_count(),
+            **{f"CPU ms per {unit}: {name}": ms for name, ms in per_unit.items()},
+            f"CPU ms per {unit}: all of the above": total,
+            f"ceiling: {unit}s/s on {os.cpu_count()} cores at that CPU": os.cpu_count() * 1000 / total}
 
 
 def percentile(values: list[float], pct: float) -> float:

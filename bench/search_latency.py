@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     args = parser.parse_args()
     settings, queries = get_settings(), query_mix(args.requests)
-    with api_and_worker(settings) as base_url:
+    with api_and_worker(settings) as (base_url, _):
         if (have := asyncio.run(searchable_items(settings))) < args.items:
             asyncio.run(top_up(settings, base_url, args.items - have))
             while asyncio.run(searchable_items(settings)) < args.items:
