@@ -25,7 +25,8 @@ def bootstrap_all(settings: Settings) -> list[str]:
 
 
 async def _bootstrap_async(settings: Settings) -> list[str]:
-    return [await create_topics(settings), await create_search_index(settings), await create_mongo_indexes(settings)]
+    return [await create_topics(settings), await hand_over_offsets(settings), await create_search_index(settings),
+            await create_mongo_indexes(settings)]
 
 
 async def create_topics(settings: Settings) -> str:
@@ -41,6 +42,47 @@ async def create_topics(settings: Settings) -> str:
     finally:
         await admin.close()
     return f"kafka: {len(missing)} topics created, {len(TOPICS) - len(missing)} already there"
+
+
+async def hand_over_offsets(settings: Settings) -> str:
+    """Consumers that used to be faust agents of the `shop-worker` group start where those agents stopped rather than
+    replay their topics from offset 0 (harmless, but hours of work on a large catalog)."""
+    from inbound.agents import GROUP as FEED_STATUS_GROUP
+    from infra.worker import APP_ID as FAUST_GROUP
+    from item_service.events import OUTCOMES_TOPIC
+    from search.agents import GROUPS as SEARCH_GROUPS
+
+    taken = await take_over_offsets(settings, FAUST_GROUP, {**SEARCH_GROUPS, OUTCOMES_TOPIC: FEED_STATUS_GROUP})
+    return f"kafka: consumer groups {', '.join(taken)} start where the {FAUST_GROUP} agents stopped" if taken else (
+        "kafka: no consumer offsets to hand over")
+
+
+async def take_over_offsets(settings: Settings, old_group: str, groups: dict[str, str]) -> list[str]:
+    """For each `{topic: group}`, a group with no committed offsets of its own gets `old_group`'s offsets on that
+    topic; so this is a no-op on a fresh stack and on every later run. Returns the groups that took offsets over."""
+    from aiokafka import TopicPartition
+
+    admin = connections.kafka_admin(settings)
+    await admin.start()
+    taken = []
+    try:
+        left = await admin.list_consumer_group_offsets(old_group)
+        for topic, group in groups.items():
+            offsets = {TopicPartition(tp.topic, tp.partition): meta.offset for tp, meta in left.items()
+                       if tp.topic == topic and meta.offset >= 0}
+            if not offsets or await admin.list_consumer_group_offsets(group):
+                continue
+            consumer = connections.kafka_consumer_at(settings.kafka_bootstrap, group_id=group)
+            await consumer.start()
+            try:
+                consumer.assign(list(offsets))
+                await consumer.commit(offsets)
+            finally:
+                await consumer.stop()
+            taken.append(group)
+    finally:
+        await admin.close()
+    return taken
 
 
 async def create_search_index(settings: Settings) -> str:

@@ -1,10 +1,12 @@
-"""The batch loop and helpers of the plain-aiokafka consumers in `shop worker` (items, feed stock, notifications):
+"""The batch loop and helpers of the plain-aiokafka consumers in `shop worker` (items, search, feed stock, feed status,
+notifications):
 a batch is applied and what it produced is in Kafka before its offsets are committed, so a crash redelivers a batch
 rather than skipping it; a server that is away is waited out with backoff, never skipped."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -76,6 +78,13 @@ def dead_letter(message, reason: str, *, consumer: str) -> dict:
     letter = DeadLetter(reason=reason, topic=message.topic, partition=message.partition, offset=message.offset,
                         key=text(message.key), value=text(message.value))
     return {**letter.model_dump(), "consumer": consumer}
+
+
+def dead_letter_records(topic: str, refused: Iterable[tuple[Any, str]], *,
+                        consumer: str) -> list[tuple[str, bytes | None, bytes]]:
+    """`(message, reason)` pairs as records for `send_all` to the dead-letter `topic`, each keyed as its message."""
+    return [(topic, message.key, json.dumps(dead_letter(message, reason, consumer=consumer)).encode())
+            for message, reason in refused]
 
 
 def first_error(error: ValidationError) -> str:

@@ -9,6 +9,8 @@ from infra.resources import build_checkout
 from infra.schema.search_index import items_alias
 from infra.settings import Settings
 
+APP_ID = "shop-worker"  # also the consumer group of the app's own faust agents
+
 
 def create_worker(settings: Settings) -> faust.App:
     from inbound import agents as inbound_agents
@@ -27,7 +29,7 @@ def create_worker(settings: Settings) -> faust.App:
     from search.store import SearchIndex
 
     worker = faust.App(
-        "shop-worker",
+        APP_ID,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         topic_replication_factor=1,

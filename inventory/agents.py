@@ -6,7 +6,6 @@ changes nothing (the store ignores feed versions it has already applied)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import partial
 
@@ -15,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import consume_batches, dead_letter, first_error, keep_consuming, send_all, until_done
+from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all, until_done
 from inventory import service
 from inventory.service import FeedStock, InvalidStock
 from inventory.store import StockStore
@@ -42,15 +41,13 @@ async def consume(bootstrap: list[str] | str, stock: StockStore, batch_size: int
 
 
 async def apply_and_publish(stock: StockStore, producer, messages: list) -> None:
-    dead_letters = await apply_messages(stock, messages)
-    # An empty key goes out as no key.
-    await send_all(producer, [(ITEMS_DLQ_TOPIC, (letter["key"] or "").encode() or None, json.dumps(letter).encode())
-                              for letter in dead_letters])
+    refused = await apply_messages(stock, messages)
+    await send_all(producer, dead_letter_records(ITEMS_DLQ_TOPIC, refused, consumer="inventory"))
 
 
-async def apply_messages(stock: StockStore, messages: list) -> list[dict]:
-    """Set the stock the batch's records state; returns the dead letters of those that cannot be used."""
-    stated, dead_letters = [], []
+async def apply_messages(stock: StockStore, messages: list) -> list[tuple[object, str]]:
+    """Set the stock the batch's records state; returns the messages that cannot be used, with their reasons."""
+    stated, refused = [], []
     for message in messages:
         try:
             record = ItemRecord.model_validate_json(message.value or b"")
@@ -59,16 +56,15 @@ async def apply_messages(stock: StockStore, messages: list) -> list[dict]:
             lines = [(line.warehouse_id, line.quantity) for line in record.fields.stock]
             service.check_feed_stock(record.item_id, lines)
         except ValidationError as error:
-            reason = f"unreadable record: {first_error(error)}"
-            dead_letters.append(dead_letter(message, reason, consumer="inventory"))
+            refused.append((message, f"unreadable record: {first_error(error)}"))
         except InvalidStock as error:
-            dead_letters.append(dead_letter(message, f"unusable stock: {error}", consumer="inventory"))
+            refused.append((message, f"unusable stock: {error}"))
         else:
             stated.append(FeedStock(record.item_id, record.version, dict(lines)))
     newest = service.newest_feed_stock(stated)
     for start in range(0, len(newest), ITEMS_PER_TRANSACTION):
         await until_applied(stock, newest[start:start + ITEMS_PER_TRANSACTION])
-    return dead_letters
+    return refused
 
 
 async def until_applied(stock: StockStore, stated: list[FeedStock]) -> None:

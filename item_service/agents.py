@@ -8,7 +8,6 @@ outcomes are in Kafka, so nothing is skipped; a redelivered batch changes nothin
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -19,7 +18,8 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import consume_batches, dead_letter, first_error, keep_consuming, send_all, text, until_done
+from infra.consumer import (consume_batches, dead_letter_records, first_error, keep_consuming, send_all, text,
+                            until_done)
 from item_service import service
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
 from item_service.store import ItemStore
@@ -45,30 +45,31 @@ async def consume(bootstrap: list[str], items: ItemStore, batch_size: int, withi
 
 async def apply_and_publish(items: ItemStore, producer, messages: list) -> None:
     began = time.perf_counter()
-    outcomes, dead_letters = await apply_messages(items, messages)
-    await publish(producer, outcomes, dead_letters)
+    outcomes, refused = await apply_messages(items, messages)
+    await publish(producer, outcomes, refused)
     seconds = time.perf_counter() - began  # the commit that follows, in the loop, is not in this figure
     log.info("items: %d records in %.3fs (%.0f/s)", len(messages), seconds, len(messages) / max(seconds, 1e-6))
 
 
-async def apply_messages(items: ItemStore, messages: list) -> tuple[list[RecordOutcome], list[dict]]:
-    """Apply one batch; returns the outcome of every record that names its feed, and the dead letters."""
-    records, readable, outcomes, dead_letters = [], [], [], []
+async def apply_messages(items: ItemStore, messages: list) -> tuple[list[RecordOutcome], list[tuple[object, str]]]:
+    """Apply one batch; returns the outcome of every record that names its feed, and the messages refused, with
+    their reasons."""
+    records, readable, outcomes, refused = [], [], [], []
     for message in messages:
         try:
             records.append(ItemRecord.model_validate_json(message.value or b""))
             readable.append(message)
         except ValidationError as error:
             reason = f"unreadable record: {first_error(error)}"
-            dead_letters.append(dead_letter(message, reason, consumer="item_service"))
+            refused.append((message, reason))
             outcome = service.outcome_of_unreadable(message.value, text(message.key), reason)
             outcomes.extend([outcome] if outcome else [])
     if records:
         result = await until_applied(items, records)
         outcomes.extend(result.outcomes)
-        dead_letters.extend(dead_letter(message, outcome.errors[0], consumer="item_service") for message, outcome
-                            in zip(readable, result.outcomes) if outcome.status == "dead_lettered")
-    return outcomes, dead_letters
+        refused.extend((message, outcome.errors[0]) for message, outcome in zip(readable, result.outcomes)
+                       if outcome.status == "dead_lettered")
+    return outcomes, refused
 
 
 async def until_applied(items: ItemStore, records: list[ItemRecord]) -> service.BatchResult:
@@ -96,17 +97,13 @@ async def _apply_records(items: ItemStore, records: list[ItemRecord]) -> service
     return service.BatchResult(written + result.documents, [outcomes[p] for p in range(len(records))])
 
 
-async def publish(producer, outcomes: list[RecordOutcome], dead_letters: list[dict]) -> None:
+async def publish(producer, outcomes: list[RecordOutcome], refused: list[tuple[object, str]]) -> None:
     """Outcomes first, then dead letters, all in Kafka before the batch's offsets are committed."""
     await send_all(producer, [
         *((OUTCOMES_TOPIC, outcome.feed_id.encode(), outcome.model_dump_json().encode()) for outcome in outcomes),
-        *((ITEMS_DLQ_TOPIC, _raw(letter["key"]), json.dumps(letter).encode()) for letter in dead_letters),
+        *dead_letter_records(ITEMS_DLQ_TOPIC, refused, consumer="item_service"),
     ])
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _raw(key: str | None) -> bytes | None:
-    return key.encode() if key is not None else None

@@ -8,7 +8,6 @@ OrderEvent, or a notification a channel refuses for good, goes to `orders.events
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import partial
 
@@ -17,7 +16,7 @@ from faust.transport.drivers.aiokafka import server_list
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from infra.consumer import consume_batches, dead_letter, first_error, keep_consuming, send_all, until_done
+from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all, until_done
 from notifications.channels import Channel
 from notifications.service import NOTIFIED_TYPES, Undeliverable, notifications_for
 from notifications.store import NotificationStore
@@ -55,9 +54,7 @@ async def handle_batch(store: NotificationStore, channels: dict[str, Channel], p
             continue
         refusals = await until_notified(store, channels, event)
         dead_letters.extend((message, refusal) for refusal in refusals)
-    await send_all(producer, [(ORDERS_DLQ_TOPIC, message.key,
-                               json.dumps(dead_letter(message, reason, consumer="notifications")).encode())
-                              for message, reason in dead_letters])
+    await send_all(producer, dead_letter_records(ORDERS_DLQ_TOPIC, dead_letters, consumer="notifications"))
 
 
 def read_event(raw: bytes | None) -> tuple[OrderEvent | None, str]:

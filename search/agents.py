@@ -1,60 +1,71 @@
-"""Stream agents keeping the item index current: feed records from `catalog.items`, stock pictures from inventory.
+"""The search indexer's consumers in `shop worker`: feed records from `catalog.items` (group `search`) and stock
+pictures from `inventory.stock_changed` (group `search-stock`) keep the item index current.
 
-Each batch is one bulk request; what cannot be parsed or indexed goes to `catalog.items.dlq` with its reason.
-"""
+Each batch is one bulk request; what cannot be parsed or indexed goes to `catalog.items.dlq` with its reason. Offsets
+are committed only after a batch is indexed and its dead letters are in Kafka; Elasticsearch being away is waited out,
+and a redelivered batch changes nothing (documents carry the versions they were built from)."""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from elasticsearch import TransportError
+from faust.transport.drivers.aiokafka import server_list
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
+from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all
 from inventory.events import STOCK_CHANGED_TOPIC, StockChanged
 from search.store import IndexUnavailable, SearchIndex
 
 log = logging.getLogger(__name__)
-RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-
-
-def register(worker, index: SearchIndex, *, batch_size: int, within: float) -> None:
-    items = worker.topic(ITEMS_TOPIC, **RAW)
-    stock = worker.topic(STOCK_CHANGED_TOPIC, **RAW)
-    dlq = worker.topic(ITEMS_DLQ_TOPIC, **RAW)
-
-    @worker.agent(items, name="search.index_items")
-    async def index_items(stream) -> None:
-        async for events in stream.take_events(batch_size, within=within):
-            await index_batch(events, ItemRecord, index.apply_records, dlq)
-
-    # Inventory publishes here once checkout exists; until then the agent simply waits on an empty topic.
-    @worker.agent(stock, name="search.index_stock")
-    async def index_stock(stream) -> None:
-        async for events in stream.take_events(batch_size, within=within):
-            await index_batch(events, StockChanged, index.apply_stock, dlq)
-
-
+GROUPS = {ITEMS_TOPIC: "search", STOCK_CHANGED_TOPIC: "search-stock"}
 Apply = Callable[[list], Awaitable[dict[int, str]]]
 
 
-async def index_batch(events: Sequence, record_type: type[BaseModel], apply: Apply, dlq) -> None:
+def register(worker, index: SearchIndex, *, batch_size: int, within: float) -> None:
+    bootstrap = server_list(worker.conf.broker_consumer, 9092)
+
+    @worker.task
+    async def index_items() -> None:
+        await keep_consuming(log, consume, bootstrap, ITEMS_TOPIC, ItemRecord, index.apply_records, batch_size, within)
+
+    # Inventory publishes here once stock is set; until then this consumer simply waits on an empty topic.
+    @worker.task
+    async def index_stock() -> None:
+        await keep_consuming(log, consume, bootstrap, STOCK_CHANGED_TOPIC, StockChanged, index.apply_stock,
+                             batch_size, within)
+
+
+async def consume(bootstrap: list[str] | str, topic: str, record_type: type[BaseModel], apply: Apply, batch_size: int,
+                  within: float) -> None:
+    await consume_batches(bootstrap, topic, group=GROUPS[topic], batch_size=batch_size, within=within,
+                          apply_batch=partial(index_and_publish, record_type, apply), log=log,
+                          moved_warning=f"search: partitions of {topic} moved during a batch; it will be delivered "
+                                        f"again (no change)")
+
+
+async def index_and_publish(record_type: type[BaseModel], apply: Apply, producer, messages: list) -> None:
+    dead = await index_messages(record_type, apply, messages)
+    for message, reason in dead:
+        log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason)
+    await send_all(producer, dead_letter_records(ITEMS_DLQ_TOPIC, dead, consumer="search"))
+
+
+async def index_messages(record_type: type[BaseModel], apply: Apply, messages: list) -> list[tuple[object, str]]:
+    """Index one batch; returns the messages that cannot be indexed, with their reasons."""
     parsed, dead = [], []
-    for event in events:
+    for message in messages:
         try:
-            parsed.append((event, record_type.model_validate_json(event.message.value or b"")))
+            parsed.append((message, record_type.model_validate_json(message.value or b"")))
         except ValidationError as error:
-            dead.append((event, f"malformed {record_type.__name__}: {_first_errors(error)}"))
+            dead.append((message, f"malformed {record_type.__name__}: {first_error(error)}"))
     refused = await until_applied(apply, [record for _, record in parsed])
     dead += [(parsed[position][0], f"refused by the index: {reason}") for position, reason in refused.items()]
-    for event, reason in dead:
-        log.warning("dead-lettering %s[%s]@%s: %s", event.message.topic, event.message.partition,
-                    event.message.offset, reason)
-        # Wait for the broker's acknowledgement: the batch is acked (and its offsets committed) right after.
-        await (await dlq.send(key=event.message.key, value=dead_letter(event.message, reason)))
+    return dead
 
 
 async def until_applied(apply: Apply, records: list) -> dict[int, str]:
@@ -68,18 +79,7 @@ async def until_applied(apply: Apply, records: list) -> dict[int, str]:
     return {}
 
 
-def dead_letter(message, reason: str) -> bytes:
-    raw = message.value.decode("utf-8", "replace") if message.value is not None else None
-    key = message.key.decode("utf-8", "replace") if message.key is not None else None
-    return json.dumps({"reason": reason, "topic": message.topic, "partition": message.partition,
-                       "offset": message.offset, "key": key, "value": raw}).encode()
-
-
 def _unavailable(error: BaseException) -> bool:
     if isinstance(error, IndexUnavailable):
         return True
     return isinstance(error, TransportError) and (not isinstance(error.status_code, int) or error.status_code >= 429)
-
-
-def _first_errors(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors()[:3])

@@ -112,15 +112,25 @@ def test_unsupported_content_type_is_415_with_the_accepted_types(client, seller)
     assert "application/x-ndjson" in response.json()["detail"] and response.json()["content_type"] == "text/yaml"
 
 
+def as_received(counts: dict[str, int]) -> dict[str, int]:
+    """The feed's counts as the feed's verdicts left them: a worker running meanwhile (other tests start one) may
+    already have applied some accepted records."""
+    received = {status: n for status, n in counts.items() if status != "applied"}
+    if "applied" in counts:
+        received["accepted"] = received.get("accepted", 0) + counts["applied"]
+    return received
+
+
 def test_feed_status_counts_pages_and_filters_verdicts(client, seller):
     feed_id = post_feed(client, seller, ndjson([item(f"s{i}") for i in range(5)] + [{"sku": "bad"}])).json()["feed_id"]
 
     page = feed_status(client, seller, feed_id, page=2, size=2).json()
     rejected = feed_status(client, seller, feed_id, status="rejected").json()
 
-    assert page["counts"] == {"accepted": 5, "rejected": 1} and page["state"] == "complete"
-    assert [(r["index"], r["item_id"], r["status"]) for r in page["records"]] == [
-        (2, item_id_for(seller[0], "s2"), "accepted"), (3, item_id_for(seller[0], "s3"), "accepted")]
+    assert as_received(page["counts"]) == {"accepted": 5, "rejected": 1} and page["state"] == "complete"
+    assert [(r["index"], r["item_id"]) for r in page["records"]] == [(2, item_id_for(seller[0], "s2")),
+                                                                     (3, item_id_for(seller[0], "s3"))]
+    assert {r["status"] for r in page["records"]} <= {"accepted", "applied"}
     assert [(r["index"], r["sku"], r["item_id"]) for r in rejected["records"]] == [(5, "bad", None)]
     assert page["created_at"].endswith("Z") and page["seller_id"] == seller[0]
 
@@ -133,7 +143,7 @@ def test_feed_over_the_record_limit_is_413(settings, seller):
         status = feed_status(client, seller, response.json()["feed_id"]).json()
 
     assert response.status_code == 413 and response.json()["error"] == "feed_too_large"
-    assert status["state"] == "truncated" and status["counts"] == {"accepted": 10}
+    assert status["state"] == "truncated" and as_received(status["counts"]) == {"accepted": 10}
 
 
 @pytest.mark.timeout(300)

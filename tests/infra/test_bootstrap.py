@@ -69,3 +69,40 @@ def test_cassandra_migrations_apply_each_numbered_file_once(settings, unique_nam
     cluster.shutdown()
     assert first.endswith("applied ['0001_orders']")
     assert second.endswith("applied nothing new")
+
+
+async def test_a_renamed_consumer_group_takes_over_the_old_offsets_once(settings):
+    """A consumer moved out of the faust app starts where the agent stopped, and a group with offsets keeps its own."""
+    import uuid
+
+    from aiokafka import TopicPartition
+
+    from inbound.events import ITEMS_TOPIC
+    from infra.bootstrap import take_over_offsets
+
+    old, new = f"test-old-{uuid.uuid4().hex[:8]}", f"test-new-{uuid.uuid4().hex[:8]}"
+    left = {TopicPartition(ITEMS_TOPIC, 0): 0, TopicPartition(ITEMS_TOPIC, 1): 0}
+    await _commit(settings, old, left)
+
+    first = await take_over_offsets(settings, old, {ITEMS_TOPIC: new})
+    await _commit(settings, old, {tp: 0 for tp in [TopicPartition(ITEMS_TOPIC, 2)]})
+    again = await take_over_offsets(settings, old, {ITEMS_TOPIC: new})
+
+    assert first == [new] and again == []
+    assert await _committed(settings, new) == left
+
+
+async def _commit(settings, group: str, offsets: dict) -> None:
+    consumer = connections.kafka_consumer_at(settings.kafka_bootstrap, group_id=group)
+    await consumer.start()
+    consumer.assign(list(offsets))
+    await consumer.commit(offsets)
+    await consumer.stop()
+
+
+async def _committed(settings, group: str) -> dict:
+    admin = connections.kafka_admin(settings)
+    await admin.start()
+    offsets = await admin.list_consumer_group_offsets(group)
+    await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items()}
