@@ -58,19 +58,21 @@ async def hand_over_offsets(settings: Settings) -> str:
 
 
 async def take_over_offsets(settings: Settings, old_group: str, groups: dict[str, str]) -> list[str]:
-    """For each `{topic: group}`, a group with no committed offsets of its own gets `old_group`'s offsets on that
-    topic; so this is a no-op on a fresh stack and on every later run. Returns the groups that took offsets over."""
+    """For each `{topic: group}`, a group the cluster does not know yet gets `old_group`'s offsets on that topic; so
+    this is a no-op on a fresh stack and on every later run. Returns the groups that took offsets over."""
     from aiokafka import TopicPartition
 
     admin = connections.kafka_admin(settings)
     await admin.start()
     taken = []
     try:
-        left = await admin.list_consumer_group_offsets(old_group)
+        # Listing groups needs no group coordinator, which a fresh cluster does not have until a group commits.
+        known = {listed[0] for listed in await admin.list_consumer_groups()}
+        left = await admin.list_consumer_group_offsets(old_group) if old_group in known else {}
         for topic, group in groups.items():
             offsets = {TopicPartition(tp.topic, tp.partition): meta.offset for tp, meta in left.items()
                        if tp.topic == topic and meta.offset >= 0}
-            if not offsets or await admin.list_consumer_group_offsets(group):
+            if not offsets or group in known:
                 continue
             consumer = connections.kafka_consumer_at(settings.kafka_bootstrap, group_id=group)
             await consumer.start()

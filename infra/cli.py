@@ -110,7 +110,7 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None),
 
 @app.command()
 def worker(log_level: str = typer.Option("info")) -> None:
-    """Run the stream worker (the faust agents of every folder)."""
+    """Run the stream worker: every folder's consumers, the outbox relay, and the payment-window listener and sweeper."""
     from infra.worker import create_worker
 
     # faust's own command line reads sys.argv.

@@ -1,4 +1,5 @@
-"""The faust stream worker: one app; the composition root builds each folder's stores and attaches its agents."""
+"""The stream worker: one faust app; the composition root builds each folder's stores and attaches its consumers and
+tasks (each consumer runs as a task with a consumer group of its own, see `infra/consumer.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from infra.resources import build_checkout
 from infra.schema.search_index import items_alias
 from infra.settings import Settings
 
-APP_ID = "shop-worker"  # also the consumer group of the app's own faust agents
+APP_ID = "shop-worker"  # also the consumer group that faust agents of this app consumed in
 
 
 def create_worker(settings: Settings) -> faust.App:
