@@ -129,17 +129,6 @@ async def delivery_network(client, settings, unique_name):
     await redis.aclose()
 
 
-async def next_matching(consumer, predicate, timeout: float = 15) -> Any:
-    """The first message on the tail for which predicate(message) holds; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batches = await consumer.getmany(timeout_ms=500)
-        for message in (m for messages in batches.values() for m in messages):
-            if predicate(message):
-                return message
-    raise AssertionError(f"no matching message within {timeout}s")
-
-
 async def eventually(check, timeout: float = 40):
     """Polls an async check until it returns something other than None."""
     deadline = time.monotonic() + timeout

@@ -13,7 +13,8 @@ from inventory.events import STOCK_CHANGED_TOPIC, StockChanged
 from search.agents import until_applied
 from search.query import SearchParams
 from search.store import SearchIndex
-from tests.search.conftest import eventually, next_matching, record
+from tests.conftest import next_matching
+from tests.search.conftest import eventually, record
 
 pytestmark = pytest.mark.stack
 

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from search.events import SEARCH_PERFORMED_TOPIC
-from tests.search.conftest import PINCODE, next_matching, record
+from tests.conftest import next_matching
+from tests.search.conftest import PINCODE, record
 
 pytestmark = pytest.mark.stack
 
