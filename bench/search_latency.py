@@ -1,10 +1,12 @@
 """Search latency: p50/p99 at 50 concurrent clients through `GET /v1/search` (facets, pincode filter), and the same
 Elasticsearch requests sent straight to Elasticsearch in the same run.
 
-    .venv/bin/python -m bench.search_latency [--items 100000] [--requests 3000] [--clients 50]
+    .venv/bin/python -m bench.search_latency [--items 100000] [--requests 3000] [--clients 50] [--workers 1]
 
-Needs the local stack with the logistics network loaded (`shop logistics load`); tops the index up to `--items` searchable
-items through the seller feed first when it holds fewer.
+Needs the local stack with the logistics network loaded (`shop logistics load`). It searches an item index of its own
+(alias `bench-search-items`) holding exactly `--items` items, written by the indexer's own bulk path from feed records
+the feed's validation accepted, so the figures do not depend on how large the stack's catalog has grown; the API it
+measures is a `shop serve` pointed at that alias.
 """
 
 from __future__ import annotations
@@ -14,21 +16,26 @@ import asyncio
 import json
 import random
 import time
-import uuid
+from datetime import UTC, datetime
+from itertools import islice
 
 import aiohttp
-import httpx
 
-from bench.harness import api_and_worker, create_seller, report, summary
+from bench.harness import api_server, report, summary
+from inbound.service import FeedContext, judge
 from infra import connections
+from infra.bootstrap import create_search_index
 from infra.sample_catalog import grow, vendure_products
 from infra.schema.search_index import items_alias
 from infra.settings import get_settings
 from search.query import SearchParams, attribute_names_search, build_search
 from search.serviceability.store import ServiceabilityStore
+from search.store import SearchIndex
 
 WORDS = ("laptop", "shoe", "camera", "sofa", "lamp", "tablet", "running", "wireless", "cotton", "plant", "lptop", "camra")
 CATEGORIES = ("Computers", "Footwear", "Photo", "Furniture", "Plants", "Electronics")
+BENCH_PREFIX = "bench-search"
+FILL_CHUNK = 2000
 PINCODES = ("110001", "400001", "560001", "600001", "700001", "500001", "380001", "793001")
 
 
@@ -102,25 +109,35 @@ async def straight_to_es(settings, queries: list[dict], clients: int) -> dict:
     return {**{k: v * 1000 if k != "n" else v for k, v in summary(latencies).items()}, "requests_per_s": len(queries) / seconds}
 
 
-async def searchable_items(settings) -> int:
+async def searchable_items(es, alias: str) -> int:
+    if not await es.indices.exists_alias(name=alias):
+        return -1
+    body = {"query": {"bool": {"must_not": {"term": {"deleted": True}}}}}
+    return (await es.count(index=alias, body=body))["count"]
+
+
+async def dedicated_index(settings, count: int) -> int:
+    """The bench's own item index with exactly `count` items; rebuilt only when it holds another number."""
     es = connections.elasticsearch(settings)
     alias = items_alias(settings.elasticsearch_index_prefix)
-    count = (await es.count(index=alias, body={"query": {"bool": {"must_not": {"term": {"deleted": True}}}}}))["count"]
-    await es.close()
-    return count
-
-
-async def top_up(settings, base_url: str, missing: int) -> None:
-    redis = connections.redis(settings)
-    warehouses = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
-    await redis.aclose()
-    seller = create_seller(f"bench-search-{uuid.uuid4().hex[:6]}")
-    records = grow(vendure_products(settings.stack_dir / "cache"), missing, warehouses, seed=5)
-    body = "".join(json.dumps({**r, "sku": f"{r['sku']}-{seller['seller_id'][:6]}"}) + "\n" for r in records).encode()
-    async with httpx.AsyncClient(timeout=600) as http:
-        response = await http.post(f"{base_url}/v1/sellers/{seller['seller_id']}/items", content=body,
-                                   headers={"X-Api-Key": seller["api_key"], "Content-Type": "application/x-ndjson"})
-    response.raise_for_status()
+    try:
+        if await searchable_items(es, alias) == count:
+            return count
+        await es.indices.delete(index=f"{alias}-*", ignore=404)
+        await create_search_index(settings)
+        redis = connections.redis(settings)
+        warehouses = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
+        await redis.aclose()
+        feed = FeedContext(feed_id="bench-search", seller_id="bench-search-seller", received_at=datetime.now(UTC))
+        rows, index = grow(vendure_products(settings.stack_dir / "cache"), count, warehouses, seed=5), SearchIndex(es, alias)
+        for start in range(0, count, FILL_CHUNK):
+            records = [judge(start + n, row, feed, default_version=1) for n, row in enumerate(islice(rows, FILL_CHUNK))]
+            if refused := await index.apply_records(records):  # a RejectedRecord has no item_id: fails here too
+                raise RuntimeError(f"the index refused bench records: {list(refused.values())[:3]}")
+        await es.indices.refresh(index=alias)
+        return await searchable_items(es, alias)
+    finally:
+        await es.close()
 
 
 def main() -> None:
@@ -128,16 +145,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the API")
     args = parser.parse_args()
-    settings, queries = get_settings(), query_mix(args.requests)
-    with api_and_worker(settings) as (base_url, _):
-        if (have := asyncio.run(searchable_items(settings))) < args.items:
-            asyncio.run(top_up(settings, base_url, args.items - have))
-            while asyncio.run(searchable_items(settings)) < args.items:
-                time.sleep(2)
-        indexed = asyncio.run(searchable_items(settings))
+    settings = get_settings().model_copy(update={"elasticsearch_index_prefix": BENCH_PREFIX})
+    queries = query_mix(args.requests)
+    indexed = asyncio.run(dedicated_index(settings, args.items))
+    with api_server(settings, env={"SHOP_ELASTICSEARCH_INDEX_PREFIX": BENCH_PREFIX}, workers=args.workers) as (base_url, _):
         api = asyncio.run(through_api(base_url, queries, args.clients))
-        direct = asyncio.run(straight_to_es(settings, queries, args.clients))
+    direct = asyncio.run(straight_to_es(settings, queries, args.clients))
     report(f"GET /v1/search, {args.clients} clients, {indexed:,} searchable items (ms)", api)
     report("the same Elasticsearch requests sent directly (ms)", direct)
     report("ratio API / direct", {"p50": api["p50"] / direct["p50"], "p99": api["p99"] / direct["p99"]})

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from orders import api as orders_api
     from search import api as search_api
     from search.serviceability import api as serviceability_api
+    from search.serviceability.cache import DeliverabilityCache
     from search.serviceability.store import ServiceabilityStore
     from search.store import SearchIndex
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.search_index = SearchIndex(resources.elasticsearch, items_alias(settings.elasticsearch_index_prefix))
             app.state.feed_store = FeedStore(resources.mysql)
             app.state.serviceability = ServiceabilityStore(resources.redis)
+            app.state.search_deliverability = DeliverabilityCache(app.state.serviceability,
+                                                                  settings.search_deliverability_cache_seconds)
             app.state.producer = resources.producer
             app.state.stock = StockStore(resources.mysql)
             app.state.users = UserStore(resources.mysql, resources.redis, settings.profile_cache_seconds)

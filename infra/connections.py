@@ -50,7 +50,10 @@ def kafka_admin(settings: Settings) -> AIOKafkaAdminClient:
 def elasticsearch(settings: Settings) -> AsyncElasticsearch:
     from elasticsearch import AsyncElasticsearch
 
-    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True)
+    from infra.es_serializer import OrjsonSerializer
+
+    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True,
+                              serializer=OrjsonSerializer())
 
 
 def mongo(settings: Settings) -> AsyncMongoClient:

@@ -17,7 +17,7 @@ from infra.errors import ApiError
 from search.events import SEARCH_PERFORMED_TOPIC, SearchPerformed
 from search.query import InvalidSearch, SearchParams, SortOrder, check
 from search.service import attribute_name
-from search.serviceability.store import ServiceabilityStore
+from search.serviceability.cache import DeliverabilityCache
 from search.store import SearchIndex
 
 router = APIRouter(tags=["search"])
@@ -53,11 +53,11 @@ async def search_index(request: Request) -> SearchIndex:
     return request.app.state.search_index
 
 
-async def serviceability(request: Request) -> ServiceabilityStore:
-    return request.app.state.serviceability
+async def deliverability(request: Request) -> DeliverabilityCache:
+    return request.app.state.search_deliverability
 
 
-def search_params(
+async def search_params(  # async: FastAPI would run a plain function on a thread pool, a hop per search
     request: Request,
     q: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[list[str], Query(description="Repeat to match any of several")] = [],
@@ -98,7 +98,7 @@ async def search(
     request: Request,
     params: Annotated[SearchParams, Depends(search_params)],
     index: Annotated[SearchIndex, Depends(search_index)],
-    network: Annotated[ServiceabilityStore, Depends(serviceability)],
+    network: Annotated[DeliverabilityCache, Depends(deliverability)],
     shopper: Annotated[str | None, Depends(shopper_id)],
 ) -> dict:
     """Items matching `q` (typos tolerated) and the filters; `attr.<name>=<value>` filters on an attribute (repeat it

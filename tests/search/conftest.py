@@ -16,6 +16,7 @@ from inbound.events import ItemRecord
 from infra import connections
 from infra.app import create_app
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias
+from search.serviceability.cache import DeliverabilityCache
 from search.serviceability.service import fastest_routes, parse_network
 from search.serviceability.store import ServiceabilityStore
 from search.store import SearchIndex
@@ -116,15 +117,19 @@ async def delivery_network(client, settings, unique_name):
     """Loads a network under its own Redis prefix and points the API at it for this test."""
     redis = connections.redis(settings)
     prefix = f"serviceability-{unique_name}"
-    previous = client.app.state.serviceability
+    state = client.app.state
+    previous = state.serviceability, state.search_deliverability
 
     async def load(*routes: tuple[str, str, float, str]) -> None:
         parsed = parse_network(network(*routes))
         await ServiceabilityStore(redis, prefix=prefix).load_network(parsed, fastest_routes(parsed))
-        client.app.state.serviceability = ServiceabilityStore(client.app.state.resources.redis, prefix=prefix)
+        state.serviceability = ServiceabilityStore(state.resources.redis, prefix=prefix)
+        # What a server sees once its cache has expired after the load.
+        state.search_deliverability = DeliverabilityCache(state.serviceability,
+                                                          settings.search_deliverability_cache_seconds)
 
     yield load
-    client.app.state.serviceability = previous
+    state.serviceability, state.search_deliverability = previous
     await ServiceabilityStore(redis, prefix=prefix).clear()
     await redis.aclose()
 
