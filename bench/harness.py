@@ -138,7 +138,8 @@ def cpu_spent(pids: dict[str, int]) -> Iterator[dict[str, float]]:
     spent.update({name: after[name] - before[name] for name in after if name in before})
 
 
-def cpu_figures(spent: dict[str, float], count: int, unit: str, seconds: float) -> dict[str, float]:
+def cpu_figures(spent: dict[str, float], count: int, unit: str, seconds: float, units: str | None = None
+                ) -> dict[str, float]:
     """CPU per `unit` of each measured process, their sum, and the rate this machine's cores could sustain at that
     cost if nothing else ran: the ceiling that the measured processes' own work puts on the rate."""
     per_unit = {name: 1000 * used / count for name, used in spent.items() if name != "machine"}
@@ -146,7 +147,7 @@ def cpu_figures(spent: dict[str, float], count: int, unit: str, seconds: float) 
     return {"machine busy (% of all cores)": 100 * spent["machine"] / seconds / os.cpu_count(),
             **{f"CPU ms per {unit}: {name}": ms for name, ms in per_unit.items()},
             f"CPU ms per {unit}: all of the above": total,
-            f"ceiling: {unit}s/s on {os.cpu_count()} cores at that CPU": os.cpu_count() * 1000 / total}
+            f"ceiling: {units or unit + 's'}/s on {os.cpu_count()} cores at that CPU": os.cpu_count() * 1000 / total}
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from itertools import islice
 
 import aiohttp
 
-from bench.harness import api_server, report, summary
+from bench.harness import api_server, cpu_figures, cpu_spent, report, stack_pids, summary
 from inbound.service import FeedContext, judge
 from infra import connections
 from infra.bootstrap import create_search_index
@@ -83,18 +84,25 @@ def http_client(base_url: str, clients: int) -> aiohttp.ClientSession:
                                  timeout=aiohttp.ClientTimeout(total=30), raise_for_status=True)
 
 
-async def through_api(base_url: str, queries: list[dict], clients: int) -> dict:
+async def measured_run(send, queries: list[dict], clients: int, pids: dict[str, int]) -> dict:
+    """A warm-up, then the timed run: latency in ms, searches/s, and each process's CPU per search."""
+    await timed_run(send, queries[:200], clients)
+    with cpu_spent(pids) as spent:
+        latencies, seconds = await timed_run(send, queries, clients)
+    return {**{k: v * 1000 if k != "n" else v for k, v in summary(latencies).items()},
+            "requests_per_s": len(queries) / seconds, **cpu_figures(spent, len(queries), "search", seconds, "searches")}
+
+
+async def through_api(base_url: str, queries: list[dict], clients: int, pids: dict[str, int]) -> dict:
     async with http_client(base_url, clients) as http:
         async def send(query: dict) -> None:
             async with http.get("/v1/search", params=query) as response:
                 await response.read()
 
-        await timed_run(send, queries[:200], clients)  # warm-up
-        latencies, seconds = await timed_run(send, queries, clients)
-    return {**{k: v * 1000 if k != "n" else v for k, v in summary(latencies).items()}, "requests_per_s": len(queries) / seconds}
+        return await measured_run(send, queries, clients, pids)
 
 
-async def straight_to_es(settings, queries: list[dict], clients: int) -> dict:
+async def straight_to_es(settings, queries: list[dict], clients: int, pids: dict[str, int]) -> dict:
     alias, bodies = items_alias(settings.elasticsearch_index_prefix), {}
     for query in {json.dumps(q, sort_keys=True) for q in queries}:
         bodies[query] = await es_bodies(settings, json.loads(query))
@@ -104,9 +112,7 @@ async def straight_to_es(settings, queries: list[dict], clients: int) -> dict:
                 async with http.post(f"/{alias}/_search", json=body) as response:
                     await response.read()
 
-        await timed_run(send, queries[:200], clients)
-        latencies, seconds = await timed_run(send, queries, clients)
-    return {**{k: v * 1000 if k != "n" else v for k, v in summary(latencies).items()}, "requests_per_s": len(queries) / seconds}
+        return await measured_run(send, queries, clients, pids)
 
 
 async def searchable_items(es, alias: str) -> int:
@@ -150,12 +156,16 @@ def main() -> None:
     settings = get_settings().model_copy(update={"elasticsearch_index_prefix": BENCH_PREFIX})
     queries = query_mix(args.requests)
     indexed = asyncio.run(dedicated_index(settings, args.items))
-    with api_server(settings, env={"SHOP_ELASTICSEARCH_INDEX_PREFIX": BENCH_PREFIX}, workers=args.workers) as (base_url, _):
-        api = asyncio.run(through_api(base_url, queries, args.clients))
-    direct = asyncio.run(straight_to_es(settings, queries, args.clients))
+    stack = {name: pid for name, pid in stack_pids(settings).items() if name in ("elasticsearch", "redis", "kafka")}
+    client = {"bench client": os.getpid()}
+    with api_server(settings, env={"SHOP_ELASTICSEARCH_INDEX_PREFIX": BENCH_PREFIX}, workers=args.workers) as (base_url, pid):
+        api = asyncio.run(through_api(base_url, queries, args.clients, {"API server": pid, **stack, **client}))
+    direct = asyncio.run(straight_to_es(settings, queries, args.clients, {"elasticsearch": stack["elasticsearch"], **client}))
     report(f"GET /v1/search, {args.clients} clients, {indexed:,} searchable items (ms)", api)
     report("the same Elasticsearch requests sent directly (ms)", direct)
     report("ratio API / direct", {"p50": api["p50"] / direct["p50"], "p99": api["p99"] / direct["p99"]})
+    # Little's law: clients always waiting keep `clients` searches in flight, so mean latency = clients / rate.
+    report("what the aim needs", {"searches/s for a mean of 50 ms": args.clients / 0.050})
 
 
 if __name__ == "__main__":
