@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from faust.transport.drivers.aiokafka import server_list
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from inbound.events import ITEMS_DLQ_TOPIC
 from inbound.store import FeedStore
-from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all, until_done
+from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all, until_done
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
 
 log = logging.getLogger(__name__)
@@ -24,11 +23,7 @@ GROUP = "feed-status"
 
 
 def register(worker, feeds: FeedStore, *, batch_size: int, within: float) -> None:
-    bootstrap = server_list(worker.conf.broker_consumer, 9092)
-
-    @worker.task
-    async def record_outcomes() -> None:
-        await keep_consuming(log, consume, bootstrap, feeds, batch_size, within)
+    add_consumer(worker, "record_outcomes", log, consume, feeds, batch_size, within)
 
 
 async def consume(bootstrap: list[str] | str, feeds: FeedStore, batch_size: int, within: float) -> None:

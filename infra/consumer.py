@@ -45,6 +45,19 @@ async def consume_batches(bootstrap: str | list[str], topic: str, *, group: str,
         await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
 
 
+def add_consumer(worker, name: str, log: logging.Logger, consume: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Runs `consume(brokers, *args)` as a task of the faust worker, for as long as the worker runs."""
+    from faust.transport.drivers.aiokafka import server_list
+
+    brokers = server_list(worker.conf.broker_consumer, 9092)
+
+    async def consumer_task() -> None:
+        await keep_consuming(log, consume, brokers, *args)
+
+    consumer_task.__qualname__ = consumer_task.__name__ = name  # faust's traces and logs name the task by it
+    worker.task(consumer_task)
+
+
 async def keep_consuming(log: logging.Logger, consume: Callable[..., Awaitable[None]], *args: Any) -> None:
     """Kafka (or a store) being away at start or later is waited out: `consume` is run again, with a new consumer that
     resumes from the last committed offset."""

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from faust.transport.drivers.aiokafka import server_list
 from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all, until_done
+from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all, until_done
 from inventory import service
 from inventory.service import FeedStock, InvalidStock
 from inventory.store import StockStore
@@ -25,11 +24,7 @@ ITEMS_PER_TRANSACTION = 500  # enough to spread a transaction's round trips thin
 
 
 def register(worker, stock: StockStore, *, batch_size: int, within: float) -> None:
-    bootstrap = server_list(worker.conf.broker_consumer, 9092)
-
-    @worker.task
-    async def apply_feed_stock() -> None:
-        await keep_consuming(log, consume, bootstrap, stock, batch_size, within)
+    add_consumer(worker, "apply_feed_stock", log, consume, stock, batch_size, within)
 
 
 async def consume(bootstrap: list[str] | str, stock: StockStore, batch_size: int, within: float, *,

@@ -13,12 +13,11 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 
-from faust.transport.drivers.aiokafka import server_list
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import (consume_batches, dead_letter_records, first_error, keep_consuming, send_all, text,
+from infra.consumer import (add_consumer, consume_batches, dead_letter_records, first_error, send_all, text,
                             until_done)
 from item_service import service
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
@@ -29,11 +28,7 @@ GROUP = "item-service"
 
 
 def register(worker, items: ItemStore, *, batch_size: int, within: float) -> None:
-    bootstrap = server_list(worker.conf.broker_consumer, 9092)
-
-    @worker.task
-    async def apply_catalog_items() -> None:
-        await keep_consuming(log, consume, bootstrap, items, batch_size, within)
+    add_consumer(worker, "apply_catalog_items", log, consume, items, batch_size, within)
 
 
 async def consume(bootstrap: list[str], items: ItemStore, batch_size: int, within: float) -> None:

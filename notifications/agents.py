@@ -12,11 +12,10 @@ import logging
 from functools import partial
 
 import aiosmtplib
-from faust.transport.drivers.aiokafka import server_list
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all, until_done
+from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all, until_done
 from notifications.channels import Channel
 from notifications.service import NOTIFIED_TYPES, Undeliverable, notifications_for
 from notifications.store import NotificationStore
@@ -29,11 +28,7 @@ TRANSIENT = (DBAPIError, OSError, aiosmtplib.SMTPException, TimeoutError)
 
 def register(worker, store: NotificationStore, channels: dict[str, Channel], *, batch_size: int,
              within: float) -> None:
-    bootstrap = server_list(worker.conf.broker_consumer, 9092)
-
-    @worker.task
-    async def notify_order_events() -> None:
-        await keep_consuming(log, consume, bootstrap, store, channels, batch_size, within)
+    add_consumer(worker, "notify_order_events", log, consume, store, channels, batch_size, within)
 
 
 async def consume(bootstrap: list[str] | str, store: NotificationStore, channels: dict[str, Channel],

@@ -12,12 +12,11 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from elasticsearch import TransportError
-from faust.transport.drivers.aiokafka import server_list
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import consume_batches, dead_letter_records, first_error, keep_consuming, send_all
+from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all
 from inventory.events import STOCK_CHANGED_TOPIC, StockChanged
 from search.store import IndexUnavailable, SearchIndex
 
@@ -27,17 +26,10 @@ Apply = Callable[[list], Awaitable[dict[int, str]]]
 
 
 def register(worker, index: SearchIndex, *, batch_size: int, within: float) -> None:
-    bootstrap = server_list(worker.conf.broker_consumer, 9092)
-
-    @worker.task
-    async def index_items() -> None:
-        await keep_consuming(log, consume, bootstrap, ITEMS_TOPIC, ItemRecord, index.apply_records, batch_size, within)
-
+    add_consumer(worker, "index_items", log, consume, ITEMS_TOPIC, ItemRecord, index.apply_records, batch_size, within)
     # Inventory publishes here once stock is set; until then this consumer simply waits on an empty topic.
-    @worker.task
-    async def index_stock() -> None:
-        await keep_consuming(log, consume, bootstrap, STOCK_CHANGED_TOPIC, StockChanged, index.apply_stock,
-                             batch_size, within)
+    add_consumer(worker, "index_stock", log, consume, STOCK_CHANGED_TOPIC, StockChanged, index.apply_stock, batch_size,
+                 within)
 
 
 async def consume(bootstrap: list[str] | str, topic: str, record_type: type[BaseModel], apply: Apply, batch_size: int,
