@@ -1,7 +1,7 @@
 """Search latency: p50/p99 at 50 concurrent clients through `GET /v1/search` (facets, pincode filter), and the same
 Elasticsearch requests sent straight to Elasticsearch in the same run.
 
-    .venv/bin/python -m bench.search_latency [--items 100000] [--requests 3000] [--clients 50] [--workers 1]
+    .venv/bin/python -m bench.search_latency [--items 100000] [--requests 3000] [--clients 50] [--workers 1] [--rounds 3]
 
 Needs the local stack with the logistics network loaded (`shop logistics load`). It searches an item index of its own
 (alias `bench-search-items`) holding exactly `--items` items, written by the indexer's own bulk path from feed records
@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+from statistics import median
 from datetime import UTC, datetime
 from itertools import islice
 
@@ -152,18 +153,30 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the API")
+    parser.add_argument("--rounds", type=int, default=3, help="API then direct, this many times; medians reported")
     args = parser.parse_args()
     settings = get_settings().model_copy(update={"elasticsearch_index_prefix": BENCH_PREFIX})
     queries = query_mix(args.requests)
     indexed = asyncio.run(dedicated_index(settings, args.items))
     stack = {name: pid for name, pid in stack_pids(settings).items() if name in ("elasticsearch", "redis", "kafka")}
     client = {"bench client": os.getpid()}
+    rounds = []
     with api_server(settings, env={"SHOP_ELASTICSEARCH_INDEX_PREFIX": BENCH_PREFIX}, workers=args.workers) as (base_url, pid):
-        api = asyncio.run(through_api(base_url, queries, args.clients, {"API server": pid, **stack, **client}))
-    direct = asyncio.run(straight_to_es(settings, queries, args.clients, {"elasticsearch": stack["elasticsearch"], **client}))
-    report(f"GET /v1/search, {args.clients} clients, {indexed:,} searchable items (ms)", api)
-    report("the same Elasticsearch requests sent directly (ms)", direct)
-    report("ratio API / direct", {"p50": api["p50"] / direct["p50"], "p99": api["p99"] / direct["p99"]})
+        for _ in range(args.rounds):  # alternating, so a noisy neighbour's burst lands on both sides alike
+            api = asyncio.run(through_api(base_url, queries, args.clients, {"API server": pid, **stack, **client}))
+            direct = asyncio.run(straight_to_es(settings, queries, args.clients,
+                                                {"elasticsearch": stack["elasticsearch"], **client}))
+            rounds.append((api, direct))
+    for n, (api, direct) in enumerate(rounds, 1):
+        report(f"round {n}: GET /v1/search, {args.clients} clients, {indexed:,} searchable items (ms)", api)
+        report(f"round {n}: the same Elasticsearch requests sent directly (ms)", direct)
+    report(f"medians of {args.rounds} rounds (ms)", {
+        "API p50": median(a["p50"] for a, _ in rounds), "API p99": median(a["p99"] for a, _ in rounds),
+        "direct p50": median(d["p50"] for _, d in rounds), "direct p99": median(d["p99"] for _, d in rounds),
+        "ratio API / direct p50": median(a["p50"] / d["p50"] for a, d in rounds),
+        "ratio API / direct p99": median(a["p99"] / d["p99"] for a, d in rounds),
+        "API searches/s": median(a["requests_per_s"] for a, _ in rounds),
+        "direct searches/s": median(d["requests_per_s"] for _, d in rounds)})
     # Little's law: clients always waiting keep `clients` searches in flight, so mean latency = clients / rate.
     report("what the aim needs", {"searches/s for a mean of 50 ms": args.clients / 0.050})
 

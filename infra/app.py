@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.search_deliverability = DeliverabilityCache(app.state.serviceability,
                                                                   settings.search_deliverability_cache_seconds)
             app.state.producer = resources.producer
+            app.state.analytics_producer = resources.analytics_producer
             app.state.stock = StockStore(resources.mysql)
             app.state.users = UserStore(resources.mysql, resources.redis, settings.profile_cache_seconds)
             app.state.cart_store = CartStore(resources.mysql)

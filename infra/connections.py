@@ -26,7 +26,7 @@ def kafka_producer_at(bootstrap: str | list[str], **options) -> AIOKafkaProducer
     from aiokafka import AIOKafkaProducer
 
     # acks=all + idempotence: a retried send neither duplicates nor reorders within a partition.
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **options)
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **{"linger_ms": 5, **options})
 
 
 def kafka_consumer(settings: Settings, *topics: str, group_id: str, **options) -> AIOKafkaConsumer:

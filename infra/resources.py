@@ -16,6 +16,8 @@ from infra.settings import Settings
 class Resources:
     settings: Settings
     producer: Any
+    # Fire-and-forget analytics (one event per search): nobody waits for them, so they wait longer to share a request.
+    analytics_producer: Any
     elasticsearch: Any
     mongo: Any
     mysql: Any
@@ -26,9 +28,11 @@ class Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     producer = connections.kafka_producer(settings)
-    await producer.start()
+    analytics_producer = connections.kafka_producer(settings, linger_ms=settings.analytics_linger_ms)
+    await asyncio.gather(producer.start(), analytics_producer.start())
     resources = Resources(
-        settings=settings, producer=producer, elasticsearch=connections.elasticsearch(settings),
+        settings=settings, producer=producer, analytics_producer=analytics_producer,
+        elasticsearch=connections.elasticsearch(settings),
         mongo=connections.mongo(settings), mysql=connections.mysql(settings), redis=connections.redis(settings),
         cassandra=connections.cassandra(settings),
     )
@@ -36,7 +40,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         yield resources
     finally:
         await asyncio.gather(
-            producer.stop(), resources.elasticsearch.close(), resources.mongo.close(), resources.mysql.dispose(),
+            producer.stop(), analytics_producer.stop(), resources.elasticsearch.close(), resources.mongo.close(), resources.mysql.dispose(),
             resources.redis.aclose(), asyncio.to_thread(resources.cassandra.shutdown), return_exceptions=True,
         )
 

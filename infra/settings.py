@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     feed_chunk_records: int = 1000
     feed_max_records: int = 200_000
     search_max_page_size: int = 100
+    # Analytics events (`search.performed`) are batched this long: Kafka's cost per event falls with the batch size.
+    analytics_linger_ms: int = 100
     # How long a search may keep using a pincode's deliverability after `shop logistics load` changed it.
     search_deliverability_cache_seconds: float = 5.0
 

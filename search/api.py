@@ -108,7 +108,7 @@ async def search(
         page = await index.search(params, deliverable)
     except IndexUnreachable as error:
         raise ApiError(503, "search_unavailable", "search is unavailable for a moment; try again") from error
-    await publish_search(request.app.state.producer, performed(params, page, shopper))
+    await publish_search(request.app.state.analytics_producer, performed(params, page, shopper))
     return page
 
 
