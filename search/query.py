@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ ATTRIBUTE_FACETS = 5
 TEXT_FIELDS = ["title^3", "description"]
 # Typos are rare in a word's first letter; keeping it fixed spares Elasticsearch most of the term dictionary walk.
 FUZZY = {"fuzziness": "AUTO", "prefix_length": 1, "max_expansions": 25}
+MOST_WORDS = "2<75%"  # up to two words: all of them; more: three in four
 SOURCE_FIELDS = ["item_id", "title", "price", "currency", "category", "brand", "in_stock", "size_class",
                  "stock_warehouses"]
 
@@ -101,13 +103,27 @@ def matching(params: SearchParams, deliverable: dict | None) -> dict[str, Any]:
 
 def text_query(q: str) -> dict[str, Any]:
     """All words, exact or with typos; when that finds nothing, most of the words still match (lower score)."""
+    all_words = {"multi_match": {"query": q, "fields": TEXT_FIELDS, "operator": "and", **FUZZY}}
+    if at_most_two_words(q):
+        # "Most" of one or two words is all of them: the fallback would match the same items with half the score,
+        # so one clause scored 1.5 ranks exactly as both would, for one fuzzy walk of the terms instead of two.
+        typo_tolerant = [{"multi_match": {**all_words["multi_match"], "boost": 1.5}}]
+    else:
+        typo_tolerant = [all_words, {"multi_match": {"query": q, "fields": TEXT_FIELDS, **FUZZY,
+                                                     "minimum_should_match": MOST_WORDS, "boost": 0.5}}]
     return {"bool": {"should": [
         {"multi_match": {"query": q, "fields": TEXT_FIELDS, "operator": "and", "boost": 2}},
-        {"multi_match": {"query": q, "fields": TEXT_FIELDS, "operator": "and", **FUZZY}},
-        {"multi_match": {"query": q, "fields": TEXT_FIELDS, **FUZZY, "minimum_should_match": "2<75%", "boost": 0.5}},
+        *typo_tolerant,
         {"match_phrase": {"title": {"query": q, "boost": 3}}},
         {"match_phrase_prefix": {"title": {"query": q, "boost": 1.5}}},
     ], "minimum_should_match": 1}}
+
+
+def at_most_two_words(q: str) -> bool:
+    """Whether the analyser surely makes at most two terms of `q`. Non-ASCII text may split finer than `\\w+` does
+    (each CJK ideograph is a term), so it never counts as short."""
+    words = re.findall(r"\w+", q)
+    return len(words) <= 2 and q.isascii()
 
 
 def deliverable_filter(deliverable: dict[str, dict[str, float]]) -> dict[str, Any]:

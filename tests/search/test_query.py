@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from search.query import InvalidSearch, SearchParams, build_search, check, cursor_token, read_cursor, read_page
+from search.query import MOST_WORDS, InvalidSearch, SearchParams, build_search, check, cursor_token, read_cursor, read_page
 
 pytestmark = pytest.mark.unit
 
@@ -21,7 +21,7 @@ def aggregation(body: dict, facet: str, attribute_facets: tuple[str, ...] = ()) 
 
 
 def test_text_query_tolerates_typos_and_falls_back_to_most_words():
-    body = build_search(SearchParams(q="cotton shrit"), None, [])
+    body = build_search(SearchParams(q="organic cotton shrit"), None, [])
 
     clauses = body["query"]["bool"]["must"][0]["bool"]["should"]
 
@@ -29,6 +29,22 @@ def test_text_query_tolerates_typos_and_falls_back_to_most_words():
     assert any(m.get("operator") == "and" for m in fuzzy)
     assert any("minimum_should_match" in m for m in fuzzy)
     assert fuzzy[0]["fields"] == ["title^3", "description"]
+
+
+@pytest.mark.parametrize("q", ["shrit", "cotton shrit", "don't"])
+def test_one_or_two_words_need_one_typo_tolerant_clause_since_most_of_them_is_all(q):
+    clauses = build_search(SearchParams(q=q), None, [])["query"]["bool"]["must"][0]["bool"]["should"]
+
+    fuzzy = [c["multi_match"] for c in clauses if "multi_match" in c and c["multi_match"].get("fuzziness") == "AUTO"]
+    assert fuzzy == [{"query": q, "fields": ["title^3", "description"], "operator": "and", "fuzziness": "AUTO",
+                      "prefix_length": 1, "max_expansions": 25, "boost": 1.5}]
+
+
+@pytest.mark.parametrize("q", ["t-shirt xl", "red cotton shirt", "中文"])
+def test_three_words_or_text_that_may_split_finer_keep_the_most_words_fallback(q):
+    clauses = build_search(SearchParams(q=q), None, [])["query"]["bool"]["must"][0]["bool"]["should"]
+
+    assert any(c.get("multi_match", {}).get("minimum_should_match") == MOST_WORDS for c in clauses)
 
 
 def test_out_of_stock_and_deleted_items_are_hidden_by_default():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from inventory.events import StockChanged
 from search import commands
-from search.query import SearchParams
+from search.query import MOST_WORDS, SearchParams, build_search
 from tests.search.conftest import ITEMS_BODY, item_id, record, stored
 
 pytestmark = pytest.mark.stack
@@ -171,3 +173,26 @@ async def test_a_first_stock_event_repeating_the_feed_stock_leaves_the_document_
     assert unchanged["_version"] == before["_version"]
     document = await search_index.document(item.item_id)
     assert document["in_stock"] is False and document["stock_version"] == 2
+
+
+@pytest.mark.parametrize("q", ["camra", "camera bga"])
+async def test_one_typo_tolerant_clause_ranks_short_queries_as_the_all_and_most_words_pair_does(own_index, q):
+    titles = ["Canon camera", "Camera bag", "Kamera strap", "Camera lens cap", "Leather bag", "Cameo brooch"]
+    records = [record(title=title, description=f"{title} for travel") for title in titles]
+    refused = await own_index.apply_records(records)
+    assert not refused
+    await own_index.refresh()
+    body = build_search(SearchParams(q=q), None, [])
+    clauses = body["query"]["bool"]["must"][0]["bool"]["should"]
+    merged = next(c for c in clauses if c.get("multi_match", {}).get("boost") == 1.5)
+    pair = [{"multi_match": {**merged["multi_match"], "boost": 1}},
+            {"multi_match": {**merged["multi_match"], "operator": "or", "minimum_should_match": MOST_WORDS,
+                             "boost": 0.5}}]
+    spelled_out = copy.deepcopy(body)
+    spelled_out["query"]["bool"]["must"][0]["bool"]["should"] = [c for c in clauses if c is not merged] + pair
+
+    ranked = [await own_index.es.search(index=own_index.alias, body=b) for b in (body, spelled_out)]
+
+    scores = [[(hit["_id"], hit["_score"]) for hit in answer["hits"]["hits"]] for answer in ranked]
+    assert scores[0] == scores[1]
+    assert scores[0]  # the typos were forgiven: there was something to rank
