@@ -40,8 +40,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         yield resources
     finally:
         await asyncio.gather(
-            producer.stop(), analytics_producer.stop(), resources.elasticsearch.close(), resources.mongo.close(), resources.mysql.dispose(),
-            resources.redis.aclose(), asyncio.to_thread(resources.cassandra.shutdown), return_exceptions=True,
+            producer.stop(), analytics_producer.stop(), resources.elasticsearch.close(), resources.mongo.close(),
+            resources.mysql.dispose(), resources.redis.aclose(), asyncio.to_thread(resources.cassandra.shutdown),
+            return_exceptions=True,
         )
 
 
