@@ -26,4 +26,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("inventory.stock_changed", 6),
     TopicSpec("orders.events", 6),
     TopicSpec("orders.events.dlq", 3),
+    # faust's leader-election topic for the worker app (`<app id>-__assignor-__leader`, see infra/worker.APP_ID): the
+    # app may not declare topics, and without this one its consumer logs an error at start and every metadata refresh.
+    TopicSpec("shop-worker-__assignor-__leader", 1),
 )

@@ -46,6 +46,16 @@ def test_topic_names_are_unique_and_partitioned():
     assert all(topic.partitions >= 1 for topic in TOPICS)
 
 
+def test_the_worker_apps_leader_topic_is_created_since_the_app_may_not_declare_topics():
+    from infra.settings import Settings
+    from infra.worker import APP_ID, create_worker
+
+    worker = create_worker(Settings())
+
+    assert worker.conf.topic_allow_declare is False
+    assert f"{APP_ID}-__assignor-__leader" in [topic.name for topic in TOPICS]
+
+
 def test_docker_compose_file_is_valid_compose_v2():
     compose_file = Path(__file__).parents[2] / "infra" / "docker-compose.yml"
 
