@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from infra import connections
+from infra.outbox import RELAY_LOCK, OutboxRelay
 from infra.settings import Settings, get_settings
 
 
@@ -137,3 +139,14 @@ def sign_up(client, pincode: str = "560001") -> Shopper:
     token = client.post("/v1/auth/token", data={"username": email, "password": SHOPPER_PASSWORD})
     assert token.status_code == 200, token.text
     return Shopper(created.json()["user_id"], email, {"Authorization": f"Bearer {token.json()['access_token']}"})
+
+
+async def relay_pending(engine, producer) -> None:
+    """Sends the outbox once, unless a running worker's relay holds the relay lock (then that relay sends it)."""
+    async with engine.connect() as conn:
+        if not (await conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": RELAY_LOCK})).scalar():
+            return
+        try:
+            await OutboxRelay(engine, producer).relay_once()
+        finally:
+            await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": RELAY_LOCK})

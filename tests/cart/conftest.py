@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from infra import connections
 from infra.app import create_app
-from infra.outbox import OutboxRelay
 from item_service.service import apply_batch
 from item_service.store import ItemStore
+from tests.conftest import relay_pending
 from tests.item_service.conftest import LATER, NOW, delete, upsert
 
 
@@ -57,10 +57,9 @@ def change_item(item_store) -> Callable:
 
 async def relayed(mysql, producer, consumer, match: Callable, count: int, timeout: float = 60) -> list:
     """Relays the outbox until `count` messages matching `match` arrived on the tail (or the timeout passed)."""
-    relay, found = OutboxRelay(mysql, producer), []
-    deadline = time.monotonic() + timeout
+    found, deadline = [], time.monotonic() + timeout
     while len(found) < count and time.monotonic() < deadline:
-        await relay.relay_once()
+        await relay_pending(mysql, producer)  # two relays at once would publish the same rows twice
         batches = await consumer.getmany(timeout_ms=300)
         found += [message for messages in batches.values() for message in messages if match(message)]
     return found

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import bindparam, text
 
-from infra.outbox import RELAY_LOCK, OutboxRelay
 from inventory.events import StockChanged
 from inventory.store import StockStore
+from tests.conftest import relay_pending
 
 
 @pytest.fixture(scope="session")
@@ -51,17 +51,6 @@ async def set_directly(engine, item_id: str, warehouse_id: str, quantity: int) -
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE stock_levels SET quantity = :q WHERE item_id = :i AND warehouse_id = :w"),
                            {"q": quantity, "i": item_id, "w": warehouse_id})
-
-
-async def relay_pending(engine, producer) -> None:
-    """Sends the outbox once, unless a running worker's relay holds the relay lock (then that relay sends it)."""
-    async with engine.connect() as conn:
-        if not (await conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": RELAY_LOCK})).scalar():
-            return
-        try:
-            await OutboxRelay(engine, producer).relay_once()
-        finally:
-            await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": RELAY_LOCK})
 
 
 async def stock_events(tail_consumer, engine, producer, item_id: str, count: int, *,
