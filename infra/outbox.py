@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 RELAY_LOCK = "shop.outbox.relay"  # one relay at a time keeps each key's events in commit order
+HOLDS_LOCK = text("SELECT IS_USED_LOCK(:n) <=> CONNECTION_ID()")
 INSERT_EVENT = text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)")  # built once: a hot path
 
 
@@ -44,16 +45,25 @@ def _payload(event: BaseModel | dict[str, Any]) -> tuple[str, str]:
 
 
 class OutboxRelay:
-    def __init__(self, engine: AsyncEngine, producer, batch_size: int = 500, idle_seconds: float = 0.05) -> None:
+    def __init__(self, engine: AsyncEngine, producer, batch_size: int = 500, idle_seconds: float = 0.05,
+                 lock: str = RELAY_LOCK) -> None:
         self.engine, self.producer = engine, producer
-        self.batch_size, self.idle_seconds = batch_size, idle_seconds
+        self.batch_size, self.idle_seconds, self.lock = batch_size, idle_seconds, lock
 
     async def run_forever(self) -> None:
+        while True:
+            await self._relay_while_locked()
+            log.warning("outbox relay lost the relay lock (its database session ended); taking it again")
+
+    async def _relay_while_locked(self) -> None:
+        """Relays for as long as this session holds the relay lock. A lost session (a database restart, a killed
+        connection) frees the lock while the relay runs and lets another relay take it, so every batch checks first;
+        a failed check on a dead connection raises, and the caller's backoff starts over."""
         async with self.engine.connect() as lock_conn:
             # Waits here while another process relays; takes over if that one dies (its session ends, the lock frees).
-            while not (await lock_conn.execute(text("SELECT GET_LOCK(:n, 5)"), {"n": RELAY_LOCK})).scalar():
+            while not (await lock_conn.execute(text("SELECT GET_LOCK(:n, 5)"), {"n": self.lock})).scalar():
                 await asyncio.sleep(self.idle_seconds)
-            while True:
+            while (await lock_conn.execute(HOLDS_LOCK, {"n": self.lock})).scalar():
                 try:
                     sent = await self.relay_once()
                 except Exception:  # a broker or database hiccup: log it and retry; nothing is deleted unsent

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from infra import connections
 from infra.outbox import OutboxRelay, add_event
@@ -59,3 +60,24 @@ async def test_committed_events_are_relayed_in_order_and_rolled_back_ones_never(
     assert [e["n"] for e in events] == [0, 1, 2]
     assert len({e["event_id"] for e in events}) == 3
     assert left == 0
+
+
+async def test_a_relay_whose_lock_session_dies_stops_relaying_instead_of_going_on_unlocked(settings, unique_name):
+    engine = connections.mysql(settings)
+    # Its own lock and nothing to send (batches of 0, no producer): only how it keeps its lock is watched, beside any
+    # running worker's relay.
+    lock = f"test.outbox.{unique_name}"
+    relay = asyncio.create_task(OutboxRelay(engine, None, batch_size=0, lock=lock).run_forever())
+    async with engine.connect() as conn:
+        async with asyncio.timeout(10):
+            while (holder := (await conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": lock})).scalar()) is None:
+                await asyncio.sleep(0.05)
+
+        await conn.execute(text(f"KILL CONNECTION {int(holder)}"))  # what a database restart does to its session
+
+        await asyncio.wait({relay}, timeout=5)
+
+    relay.cancel()
+    await engine.dispose()
+    assert relay.done() and not relay.cancelled()
+    assert isinstance(relay.exception(), DBAPIError)  # the dead session failed its next check; its caller backs off
