@@ -52,7 +52,7 @@ async def pipeline_run(settings, base_url: str, records: list[dict]) -> dict:
         accepted = time.monotonic() - started
         assert response.status_code == 202 and response.json()["accepted"] == len(records), response.text[:500]
         feed_id = response.json()["feed_id"]
-        while (counts := await stored_counts(client, seller, feed_id, es, alias)) != (len(records),) * 2:
+        while await stored_counts(client, seller, feed_id, es, alias) != (len(records),) * 2:
             await asyncio.sleep(0.5)
         elapsed = time.monotonic() - started
     await es.close()

@@ -17,9 +17,9 @@ import json
 import os
 import random
 import time
-from statistics import median
 from datetime import UTC, datetime
 from itertools import islice
+from statistics import median
 
 import aiohttp
 
@@ -36,9 +36,9 @@ from search.store import SearchIndex
 
 WORDS = ("laptop", "shoe", "camera", "sofa", "lamp", "tablet", "running", "wireless", "cotton", "plant", "lptop", "camra")
 CATEGORIES = ("Computers", "Footwear", "Photo", "Furniture", "Plants", "Electronics")
-BENCH_PREFIX = "bench-search"
-FILL_CHUNK = 2000
 PINCODES = ("110001", "400001", "560001", "600001", "700001", "500001", "380001", "793001")
+BENCH_PREFIX = "bench-search"  # the bench's own item index: `<prefix>-items`
+FILL_CHUNK = 2000
 
 
 def query_mix(n: int, seed: int = 3) -> list[dict]:
