@@ -22,7 +22,7 @@ import httpx
 from bench.bare_loader import run_bare_loader
 from bench.harness import api_and_worker, cpu_figures, cpu_spent, create_seller, report, stack_pids, summary
 from infra import connections
-from infra.sample_catalog import grow, vendure_products
+from app.demo.sample_catalog import grow, vendure_products
 from infra.schema.search_index import items_alias
 from infra.settings import get_settings
 
@@ -97,7 +97,7 @@ async def poll_visible(es, alias, seller_id, per_tick, accepted_at, visible_at) 
 
 async def warehouses(settings) -> list[str]:
     redis = connections.redis(settings)
-    from search.serviceability.store import ServiceabilityStore
+    from logistics.store import ServiceabilityStore
 
     found = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
     await redis.aclose()

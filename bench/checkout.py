@@ -37,10 +37,10 @@ from bench.harness import api_server, closed_loop, cpu_figures, cpu_spent, repor
 from bench.sql_counts import COUNTERS, background_rate, server_counters, statements_sent
 from identity.store import UserStore
 from infra.mysql_pool import ping_only_when_idle
-from infra.resources import build_checkout, open_resources
+from app.builder import build_checkout, open_resources
 from infra.settings import get_settings
 from item_service.store import ItemStore
-from search.serviceability.store import ServiceabilityStore
+from logistics.store import ServiceabilityStore
 
 WINDOW_SECONDS = 86_400  # no payment window of the run closes before the run removes its orders
 WARMUP_SECONDS = 3

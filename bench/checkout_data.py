@@ -15,7 +15,7 @@ from identity.service import hash_password, issue_token
 from inbound.events import ItemRecord
 from item_service.service import upserted
 from orders.windows import PREFIX as WINDOW_PREFIX
-from search.serviceability.commands import load_file
+from logistics.commands import load_file
 
 PINCODE = "560001"  # Bengaluru: several warehouses of the sample network deliver here
 SIZE_CLASS = "small"

@@ -39,18 +39,18 @@ from bench.checkout_data import (PINCODE, SIZE_CLASS, buyers, fastest_warehouse,
 from bench.harness import report, summary
 from identity.store import UserStore
 from infra import connections
-from infra.resources import build_checkout, open_resources
+from app.builder import build_checkout, open_resources
 from infra.settings import get_settings
 from item_service.store import ItemStore
 from orders.agents import listen_for_expiries, sweep
 from orders.windows import PaymentWindows
-from search.serviceability.store import ServiceabilityStore
+from logistics.store import ServiceabilityStore
 
 BASELINE_PREFIX = "bench-window:"
 
 
 def running_workers() -> list[str]:
-    found = subprocess.run(["pgrep", "-af", "infra.cli worker"], capture_output=True, text=True).stdout.splitlines()
+    found = subprocess.run(["pgrep", "-af", "app.cli worker"], capture_output=True, text=True).stdout.splitlines()
     return [line for line in found if "pgrep" not in line]
 
 

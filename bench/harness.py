@@ -23,7 +23,7 @@ from infra.settings import Settings
 def api_and_worker(settings: Settings, workers: int = 1):
     """Run `shop serve` and `shop worker` as separate processes, as in production, until the block ends; yields the
     API's URL and the processes' ids by name."""
-    cli = [sys.executable, "-m", "infra.cli"]
+    cli = [sys.executable, "-m", "app.cli"]
     logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
     children = [subprocess.Popen([*cli, "serve"], stdout=logs, stderr=logs)]
     children += [subprocess.Popen([*cli, "worker", "--log-level", "warn"], stdout=logs, stderr=logs) for _ in range(workers)]
@@ -45,7 +45,7 @@ def api_server(settings: Settings, env: dict[str, str] | None = None, workers: i
     URL and process id (its workers are that process's children)."""
     port = free_port()
     logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
-    child = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+    child = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                               "--workers", str(workers)], stdout=logs, stderr=logs, env={**os.environ, **(env or {})})
     try:
         wait_ready(settings, f"http://127.0.0.1:{port}")
@@ -75,7 +75,7 @@ def wait_ready(settings: Settings, base_url: str | None = None, timeout: float =
 
 
 def create_seller(name: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "infra.cli", "sellers", "create", name], check=True,
+    out = subprocess.run([sys.executable, "-m", "app.cli", "sellers", "create", name], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -106,7 +106,7 @@ async def closed_loop(clients: int, seconds: float, attempt: Callable[[int], Awa
 
 def stack_pids(settings: Settings) -> dict[str, int]:
     """Process ids of the stack's running services, by name."""
-    out = subprocess.run([sys.executable, "-m", "infra.cli", "stack", "status", "--json"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "app.cli", "stack", "status", "--json"], capture_output=True,
                          text=True)
     return {row["name"]: row["pid"] for row in json.loads(out.stdout or "[]") if row.get("pid")}
 

@@ -26,12 +26,12 @@ import aiohttp
 from bench.harness import api_server, cpu_figures, cpu_spent, report, stack_pids, summary
 from inbound.service import FeedContext, judge
 from infra import connections
-from infra.bootstrap import create_search_index
-from infra.sample_catalog import grow, vendure_products
+from app.bootstrap import create_search_index
+from app.demo.sample_catalog import grow, vendure_products
 from infra.schema.search_index import items_alias
 from infra.settings import get_settings
 from search.query import SearchParams, attribute_names_search, build_search
-from search.serviceability.store import ServiceabilityStore
+from logistics.store import ServiceabilityStore
 from search.store import SearchIndex
 
 WORDS = ("laptop", "shoe", "camera", "sofa", "lamp", "tablet", "running", "wireless", "cotton", "plant", "lptop", "camra")

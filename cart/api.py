@@ -58,11 +58,11 @@ class QuantityChange(BaseModel):
 
 
 async def cart_store(request: Request) -> CartStore:
-    return request.app.state.cart_store
+    return request.app.state.stores.cart_store
 
 
 async def item_store(request: Request):
-    return request.app.state.item_store
+    return request.app.state.stores.item_store
 
 
 Carts = Annotated[CartStore, Depends(cart_store)]

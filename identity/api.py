@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -57,15 +58,30 @@ class AccessToken(BaseModel):
     token_type: str = "bearer"
 
 
+@dataclass(frozen=True)
+class AuthConfig:
+    """How shoppers and operators prove who they are; a missing secret disables what it guards."""
+
+    jwt_secret: str | None
+    admin_key: str | None
+    token_minutes: int
+
+
 async def users(request: Request) -> UserStore:
-    return request.app.state.users
+    return request.app.state.stores.users
 
 
-async def jwt_secret(request: Request) -> str:
-    secret = request.app.state.settings.jwt_secret
-    if secret is None:
+async def auth_config(request: Request) -> AuthConfig:
+    return request.app.state.stores.auth
+
+
+Auth = Annotated[AuthConfig, Depends(auth_config)]
+
+
+async def jwt_secret(auth: Auth) -> str:
+    if auth.jwt_secret is None:
         raise ApiError(503, "not_configured", "SHOP_JWT_SECRET is not set; shopper tokens are unavailable")
-    return secret.get_secret_value()
+    return auth.jwt_secret
 
 
 Users = Annotated[UserStore, Depends(users)]
@@ -86,14 +102,14 @@ async def current_shopper(token: Annotated[str | None, Depends(bearer_token)], s
                        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{refusal}"'})
 
 
-async def require_operator(request: Request, key: Annotated[str | None, Depends(admin_key_header)]) -> None:
+async def require_operator(auth: Auth, key: Annotated[str | None, Depends(admin_key_header)]) -> None:
     """Lets the request through only with the operations admin key in `X-Admin-Key`."""
-    expected = request.app.state.settings.admin_key
+    expected = auth.admin_key
     if expected is None:
         raise ApiError(401, "invalid_admin_key", "SHOP_ADMIN_KEY is not set; operations are disabled")
     if not key:
         raise ApiError(401, "missing_admin_key", "send the operations admin key in the X-Admin-Key header")
-    if not secrets.compare_digest(key.encode(), expected.get_secret_value().encode()):
+    if not secrets.compare_digest(key.encode(), expected.encode()):
         raise ApiError(401, "invalid_admin_key", "the X-Admin-Key is not the operations admin key")
 
 
@@ -132,14 +148,13 @@ async def sign_up(body: SignUp, store: Users) -> dict[str, Any]:
 
 @router.post("/auth/token", response_model=AccessToken, openapi_extra=TOKEN_FORM,
              responses={401: {"description": "wrong e-mail or password"}})
-async def log_in(request: Request, form: Annotated[tuple[str, str], Depends(password_form)], store: Users,
-                 secret: Secret) -> dict[str, str]:
+async def log_in(form: Annotated[tuple[str, str], Depends(password_form)], store: Users, secret: Secret,
+                 auth: Auth) -> dict[str, str]:
     username, password = form
     found = await store.credentials(normalised_email(username))
     if not await asyncio.to_thread(password_matches, password, found[1] if found else None):
         raise ApiError(401, "invalid_credentials", "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"})
-    minutes = request.app.state.settings.access_token_minutes
-    return {"access_token": issue_token(found[0], secret=secret, minutes=minutes, now=datetime.now(UTC)),
+    return {"access_token": issue_token(found[0], secret=secret, minutes=auth.token_minutes, now=datetime.now(UTC)),
             "token_type": "bearer"}
 
 

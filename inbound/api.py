@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel
 
@@ -45,12 +46,15 @@ class FeedStatus(BaseModel):
 
 
 async def feed_store(request: Request) -> FeedStore:
-    return request.app.state.feed_store
+    return request.app.state.stores.feed_store
 
 
 async def feed_limits(request: Request) -> FeedLimits:
-    settings = request.app.state.settings
-    return FeedLimits(chunk_records=settings.feed_chunk_records, max_records=settings.feed_max_records)
+    return request.app.state.stores.feed_limits
+
+
+async def feed_producer(request: Request) -> AIOKafkaProducer:
+    return request.app.state.stores.producer
 
 
 Feeds = Annotated[FeedStore, Depends(feed_store)]
@@ -75,7 +79,8 @@ FEED_BODY = {"requestBody": {"required": True, "content": {media: {"schema": {}}
 
 @router.post("/v1/sellers/{seller_id}/items", status_code=202, response_model=FeedAccepted, openapi_extra=FEED_BODY)
 async def post_items(request: Request, seller_id: Seller, feeds: Feeds,
-                     limits: Annotated[FeedLimits, Depends(feed_limits)]) -> dict[str, Any]:
+                     limits: Annotated[FeedLimits, Depends(feed_limits)],
+                     producer: Annotated[AIOKafkaProducer, Depends(feed_producer)]) -> dict[str, Any]:
     """Records as a JSON array, NDJSON or CSV; each is judged on its own, accepted ones go to `catalog.items`."""
     parse = parser_for(request.headers.get("content-type"))
     if parse is None:
@@ -83,7 +88,7 @@ async def post_items(request: Request, seller_id: Seller, feeds: Feeds,
                        content_type=request.headers.get("content-type"))
     try:
         summary = await ingest_feed(parse(request.stream()), seller_id, feeds=feeds,
-                                    producer=request.app.state.producer, limits=limits)
+                                    producer=producer, limits=limits)
     except FeedTooLarge as error:
         raise ApiError(413, "feed_too_large", str(error), feed_id=error.feed_id, max_records=error.max_records)
     except FeedInterrupted as error:

@@ -63,14 +63,3 @@ class RejectedRecord(BaseModel):
     sku: str | None
     errors: list[str]
     raw: Any
-
-
-class DeadLetter(BaseModel):
-    """A message a consumer could not use, on `catalog.items.dlq`: why, where it was, and its raw text."""
-
-    reason: str
-    topic: str
-    partition: int
-    offset: int
-    key: str | None
-    value: str | None

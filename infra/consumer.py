@@ -12,14 +12,24 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from aiokafka.errors import CommitFailedError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
 
-from inbound.events import DeadLetter
 from infra import connections
 
 ATTEMPT_SECONDS = 120
 Result = TypeVar("Result")
+
+
+class DeadLetter(BaseModel):
+    """A message a consumer could not use, on a `<topic>.dlq`: why, where it was, and its raw text."""
+
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str | None
 
 
 async def consume_batches(bootstrap: str | list[str], topic: str, *, group: str, batch_size: int, within: float,
@@ -47,15 +57,35 @@ async def consume_batches(bootstrap: str | list[str], topic: str, *, group: str,
 
 def add_consumer(worker, name: str, log: logging.Logger, consume: Callable[..., Awaitable[None]], *args: Any) -> None:
     """Runs `consume(brokers, *args)` as a task of the faust worker, for as long as the worker runs."""
-    from faust.transport.drivers.aiokafka import server_list
-
-    brokers = server_list(worker.conf.broker_consumer, 9092)
+    brokers = worker_brokers(worker)
 
     async def consumer_task() -> None:
         await keep_consuming(log, consume, brokers, *args)
 
-    consumer_task.__qualname__ = consumer_task.__name__ = name  # faust's traces and logs name the task by it
-    worker.task(consumer_task)
+    _add_named_task(worker, name, consumer_task)
+
+
+def add_task(worker, name: str, log: logging.Logger, loop: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Runs `loop(*args)` as a task of the faust worker; when it fails it is run again, with backoff."""
+
+    async def background_task() -> None:
+        retrying = AsyncRetrying(retry=retry_if_exception_type(Exception), wait=wait_exponential(0.2, max=10),
+                                 before_sleep=before_sleep_log(log, logging.WARNING))
+        await retrying(loop, *args)
+
+    _add_named_task(worker, name, background_task)
+
+
+def worker_brokers(worker) -> list[str]:
+    """The brokers the faust worker was configured with, for clients of a task's own."""
+    from faust.transport.drivers.aiokafka import server_list
+
+    return server_list(worker.conf.broker_consumer, 9092)
+
+
+def _add_named_task(worker, name: str, task: Callable[[], Awaitable[None]]) -> None:
+    task.__qualname__ = task.__name__ = name  # faust's traces and logs name the task by it
+    worker.task(task)
 
 
 async def keep_consuming(log: logging.Logger, consume: Callable[..., Awaitable[None]], *args: Any) -> None:

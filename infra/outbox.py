@@ -88,3 +88,16 @@ class OutboxRelay:
             await conn.execute(text("DELETE FROM outbox WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
                                {"ids": [r.id for r in rows]})
         return len(rows)
+
+
+async def relay_to_kafka(engine: AsyncEngine, bootstrap: str | list[str]) -> None:
+    """Every folder's outbox events to Kafka, through a producer of the relay's own (one relay holds the lock;
+    another worker's waits to take over)."""
+    from infra import connections
+
+    producer = connections.kafka_producer_at(bootstrap, linger_ms=2)
+    await producer.start()
+    try:
+        await OutboxRelay(engine, producer).run_forever()
+    finally:
+        await producer.stop()

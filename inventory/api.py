@@ -43,19 +43,19 @@ class StockSet(BaseModel):
 
 
 async def stock_store(request: Request) -> StockStore:
-    return request.app.state.stock
+    return request.app.state.stores.stock
 
 
 async def item_store(request: Request) -> ItemLookup:
-    return request.app.state.item_store
+    return request.app.state.stores.item_store
 
 
 async def seller_keys(request: Request) -> SellerKeys:
-    return request.app.state.feed_store
+    return request.app.state.stores.feed_store
 
 
 async def network(request: Request) -> WarehouseNetwork:
-    return request.app.state.serviceability
+    return request.app.state.stores.serviceability
 
 
 Stock = Annotated[StockStore, Depends(stock_store)]

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/items", tags=["items"])
 
 
 async def item_store(request: Request) -> ItemStore:
-    return request.app.state.item_store
+    return request.app.state.stores.item_store
 
 
 Items = Annotated[ItemStore, Depends(item_store)]

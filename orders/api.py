@@ -36,7 +36,11 @@ class OrderRequest(BaseModel):
 
 
 async def checkout(request: Request) -> Checkout:
-    return request.app.state.checkout
+    return request.app.state.stores.checkout
+
+
+async def webhook_secret(request: Request) -> str | None:
+    return request.app.state.stores.payment_webhook_secret
 
 
 Orders = Annotated[Checkout, Depends(checkout)]
@@ -114,14 +118,13 @@ async def _transition(change, order_id: str) -> dict:
 
 
 @router.post("/v1/payments/webhook")
-async def payment_webhook(request: Request, orders: Orders,
+async def payment_webhook(request: Request, orders: Orders, secret: Annotated[str | None, Depends(webhook_secret)],
                           x_signature: Annotated[str | None, Header()] = None) -> dict:
     """Signed gateway events; each event_id is applied once, a replay answers what the first delivery did."""
-    secret = request.app.state.settings.payment_webhook_secret
     if secret is None:
         raise ApiError(503, "webhook_not_configured", "SHOP_PAYMENT_WEBHOOK_SECRET is not set")
     try:
-        event = verified_event(await request.body(), x_signature, secret.get_secret_value())
+        event = verified_event(await request.body(), x_signature, secret)
     except BadSignature as error:
         raise ApiError(401, "bad_signature", str(error)) from None
     except ValidationError as error:

@@ -17,7 +17,7 @@ class Checkout:
     orders: OrderStore
     windows: PaymentWindows
     items: object  # item_service.store.ItemStore: get_many(ids)
-    serviceability: object  # search.serviceability.store.ServiceabilityStore: deliverable_from(pincode)
+    serviceability: object  # logistics.store.ServiceabilityStore: deliverable_from(pincode)
     gateway: PaymentGateway
     window_seconds: int
     late_policy: str

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from elasticsearch import ConnectionError as IndexUnreachable
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
@@ -17,7 +18,7 @@ from infra.errors import ApiError
 from search.events import SEARCH_PERFORMED_TOPIC, SearchPerformed
 from search.query import InvalidSearch, SearchParams, SortOrder, check
 from search.service import attribute_name
-from search.serviceability.cache import DeliverabilityCache
+from logistics.cache import DeliverabilityCache
 from search.store import SearchIndex
 
 router = APIRouter(tags=["search"])
@@ -50,11 +51,15 @@ class SearchPage(BaseModel):
 
 
 async def search_index(request: Request) -> SearchIndex:
-    return request.app.state.search_index
+    return request.app.state.stores.search_index
 
 
 async def deliverability(request: Request) -> DeliverabilityCache:
-    return request.app.state.search_deliverability
+    return request.app.state.stores.search_deliverability
+
+
+async def analytics_producer(request: Request) -> AIOKafkaProducer:
+    return request.app.state.stores.analytics_producer
 
 
 async def search_params(  # async: FastAPI would run a plain function on a thread pool, a hop per search
@@ -82,7 +87,7 @@ async def search_params(  # async: FastAPI would run a plain function on a threa
         attributes=attributes, pincode=pincode, in_stock=in_stock, sort=sort, page=page, size=size, cursor=cursor,
         facet_names=[attribute_name(n) for n in (facets or "").split(",") if n.strip()])
     try:
-        check(params, request.app.state.settings.search_max_page_size)
+        check(params, request.app.state.stores.search_max_page_size)
     except InvalidSearch as error:
         raise ApiError(422, error.code, error.detail) from error
     return params
@@ -95,11 +100,11 @@ async def shopper_id(request: Request) -> str | None:
 
 @router.get("/v1/search", response_model=SearchPage)
 async def search(
-    request: Request,
     params: Annotated[SearchParams, Depends(search_params)],
     index: Annotated[SearchIndex, Depends(search_index)],
     network: Annotated[DeliverabilityCache, Depends(deliverability)],
     shopper: Annotated[str | None, Depends(shopper_id)],
+    analytics: Annotated[AIOKafkaProducer, Depends(analytics_producer)],
 ) -> dict:
     """Items matching `q` (typos tolerated) and the filters; `attr.<name>=<value>` filters on an attribute (repeat it
     to accept several values). With `pincode`, only items deliverable there, each with its fastest `eta_hours`."""
@@ -108,7 +113,7 @@ async def search(
         page = await index.search(params, deliverable)
     except IndexUnreachable as error:
         raise ApiError(503, "search_unavailable", "search is unavailable for a moment; try again") from error
-    await publish_search(request.app.state.analytics_producer, performed(params, page, shopper))
+    await publish_search(analytics, performed(params, page, shopper))
     return page
 
 

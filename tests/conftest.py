@@ -58,7 +58,7 @@ def running_worker():
     import threading
     import time
 
-    worker = subprocess.Popen([sys.executable, "-m", "infra.cli", "worker"], stdout=subprocess.PIPE,
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     ready = threading.Event()
     lines: list[str] = []

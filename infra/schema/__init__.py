@@ -1,1 +1,1 @@
-"""Schemas of every store, applied idempotently by `shop stack up` (see infra/bootstrap.py)."""
+"""Schemas of every store, applied idempotently by `shop stack up` (see app/bootstrap.py)."""

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra import connections
-from infra.app import create_app
+from app.api import create_app
 from item_service.service import apply_batch
 from item_service.store import ItemStore
 from tests.conftest import relay_pending

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra import connections
-from infra.app import create_app
+from app.api import create_app
 
 
 def new_shopper(**fields: Any) -> dict[str, Any]:

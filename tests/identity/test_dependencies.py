@@ -7,12 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
-from identity.api import Operator, Shopper
+from identity.api import AuthConfig, Operator, Shopper, auth_config
 from identity.service import issue_token
 from infra.errors import install_error_handlers
-from infra.settings import Settings
 
 pytestmark = pytest.mark.unit
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
@@ -22,7 +20,8 @@ SECRET = "a-test-secret-of-at-least-32-bytes!!"
 def guarded():
     app = FastAPI()
     install_error_handlers(app)
-    app.state.settings = Settings(jwt_secret=SecretStr(SECRET), admin_key=SecretStr("the-admin-key"))
+    app.dependency_overrides[auth_config] = lambda: AuthConfig(jwt_secret=SECRET, admin_key="the-admin-key",
+                                                               token_minutes=5)
 
     @app.get("/shopper")
     async def shopper_only(user_id: Shopper) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from inbound.store import FeedStore
-from infra.app import create_app
+from app.api import create_app
 
 
 def item(sku: str, **fields: Any) -> dict[str, Any]:

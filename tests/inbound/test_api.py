@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from inbound.events import ITEMS_TOPIC, REJECTED_TOPIC
 from inbound.service import item_id_for
-from infra.app import create_app
+from app.api import create_app
 from tests.inbound.conftest import item, key_header, ndjson, read_matching
 
 pytestmark = pytest.mark.stack

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from infra import connections
-from infra.bootstrap import bootstrap_all
+from app.bootstrap import bootstrap_all
 from infra.schema.search_index import items_alias
 from infra.schema.topics import TOPICS
 
@@ -17,7 +17,7 @@ def _migration_head() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from infra.bootstrap import ALEMBIC_INI
+    from app.bootstrap import ALEMBIC_INI
 
     return ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
 
@@ -78,7 +78,7 @@ async def test_a_renamed_consumer_group_takes_over_the_old_offsets_once(settings
     from aiokafka import TopicPartition
 
     from inbound.events import ITEMS_TOPIC
-    from infra.bootstrap import take_over_offsets
+    from app.bootstrap import take_over_offsets
 
     old, new = f"test-old-{uuid.uuid4().hex[:8]}", f"test-new-{uuid.uuid4().hex[:8]}"
     left = {TopicPartition(ITEMS_TOPIC, 0): 0, TopicPartition(ITEMS_TOPIC, 1): 0}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bootstrap import _cql_statements
+from app.bootstrap import _cql_statements
 from infra.schema.topics import TOPICS
 from infra.stack.processes import running
 from infra.stack.service import StackPaths
@@ -48,7 +48,7 @@ def test_topic_names_are_unique_and_partitioned():
 
 def test_the_worker_apps_leader_topic_is_created_since_the_app_may_not_declare_topics():
     from infra.settings import Settings
-    from infra.worker import APP_ID, create_worker
+    from app.worker import APP_ID, create_worker
 
     worker = create_worker(Settings())
 

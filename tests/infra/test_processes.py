@@ -9,7 +9,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.app import create_app
+from app.api import create_app
 
 pytestmark = pytest.mark.stack
 
@@ -38,7 +38,7 @@ def test_readiness_names_a_dependency_that_is_down(settings):
 
 
 def test_worker_joins_kafka_and_reports_ready():
-    worker = subprocess.Popen([sys.executable, "-m", "infra.cli", "worker"], stdout=subprocess.PIPE,
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     deadline, seen = time.monotonic() + 90, []
     while time.monotonic() < deadline and worker.poll() is None:

@@ -72,8 +72,8 @@ async def stock_events(tail_consumer, engine, producer, item_id: str, count: int
 
 
 async def shop(*args: str) -> tuple[int, str]:
-    """Runs `python -m infra.cli ARGS`; returns the exit code and everything it printed."""
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "infra.cli", *args,
+    """Runs `python -m app.cli ARGS`; returns the exit code and everything it printed."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", *args,
                                                    env={**os.environ, "COLUMNS": "200"}, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.STDOUT)
     output, _ = await process.communicate()

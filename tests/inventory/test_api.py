@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from inbound.store import FeedStore
 from infra import connections
-from infra.app import create_app
+from app.api import create_app
 from item_service.service import apply_batch
 from item_service.store import ItemStore
-from search.serviceability.commands import load_file
-from search.serviceability.store import ServiceabilityStore
+from logistics.commands import load_file
+from logistics.store import ServiceabilityStore
 from tests.item_service.conftest import NOW, upsert
 
 pytestmark = pytest.mark.stack
@@ -36,7 +36,7 @@ async def network_prefix(settings) -> AsyncIterator[str]:
 @pytest.fixture(scope="module")
 def api(settings, network_prefix) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
-        client.app.state.serviceability = ServiceabilityStore(client.app.state.resources.redis, prefix=network_prefix)
+        client.app.state.stores.serviceability = ServiceabilityStore(client.app.state.stores.redis, prefix=network_prefix)
         yield client
 
 
@@ -138,13 +138,13 @@ async def test_a_warehouse_outside_the_logistics_network_is_422(api, sellers, it
 async def test_with_no_network_loaded_every_warehouse_is_unknown(api, sellers, items, network_prefix):
     seller_id, key = await sellers()
     item_id = await items(seller_id)
-    redis = api.app.state.resources.redis
-    api.app.state.serviceability = ServiceabilityStore(redis, prefix=f"serviceability-none-{uuid.uuid4().hex[:8]}")
+    redis = api.app.state.stores.redis
+    api.app.state.stores.serviceability = ServiceabilityStore(redis, prefix=f"serviceability-none-{uuid.uuid4().hex[:8]}")
 
     try:
         response = api.put(f"/v1/inventory/{item_id}/warehouses/{DELHI}", json={"quantity": 1}, headers=key)
     finally:
-        api.app.state.serviceability = ServiceabilityStore(redis, prefix=network_prefix)
+        api.app.state.stores.serviceability = ServiceabilityStore(redis, prefix=network_prefix)
 
     assert response.status_code == 422 and response.json()["error"] == "unknown_warehouse"
     assert "no logistics network is loaded" in response.json()["detail"]

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from inbound.events import ItemRecord
 from infra import connections
-from infra.app import create_app
+from app.api import create_app
 from item_service.store import ItemStore
 
 NOW = "2024-05-01T10:00:00.000Z"

@@ -14,12 +14,12 @@ import pytest
 from identity.service import hash_password, issue_token
 from inbound.events import ItemRecord
 from infra import connections
-from infra.app import create_app
+from app.api import create_app
 from inventory.store import StockStore
 from item_service.service import upserted
 from orders.payments import SimulatedGateway
-from search.serviceability.commands import load_file
-from search.serviceability.store import ServiceabilityStore
+from logistics.commands import load_file
+from logistics.store import ServiceabilityStore
 
 PINCODE = "560001"  # Bengaluru: several warehouses of the sample network deliver here
 PASSWORD_HASH = hash_password("not used by these tests")
@@ -41,7 +41,7 @@ class Shop:
 
     @property
     def state(self):
-        return self.app.state
+        return self.app.state.stores
 
     async def buyer(self) -> Buyer:
         profile = await self.state.users.create(email=f"b-{uuid.uuid4().hex}@example.com", name="Buyer",
@@ -65,11 +65,11 @@ class Shop:
         await self.state.item_store.write_newer([upserted(None, record, "2026-01-01T00:00:00Z")])
         if searchable:
             await self.state.search_index.apply_records([record])
-        await StockStore(self.state.resources.mysql).set_levels(item_id, {warehouse_id: units})
+        await StockStore(self.state.mysql).set_levels(item_id, {warehouse_id: units})
         return item_id, warehouse_id
 
     async def stock(self, item_id: str) -> dict[str, int]:
-        return await StockStore(self.state.resources.mysql).levels(item_id)
+        return await StockStore(self.state.mysql).levels(item_id)
 
     async def order(self, buyer: Buyer, lines: list[tuple[str, int]], *, key: str | None = None,
                     pincode: str = PINCODE) -> httpx.Response:

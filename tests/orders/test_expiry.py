@@ -141,7 +141,7 @@ async def test_under_the_refund_policy_a_late_payment_is_refunded(shop):
 async def refund_of(shop, order: dict) -> tuple[str, str] | None:
     from sqlalchemy import text
 
-    async with shop.state.resources.mysql.connect() as conn:
+    async with shop.state.mysql.connect() as conn:
         row = (await conn.execute(text("SELECT reason, status FROM refunds WHERE payment_id = :p"),
                                   {"p": order["payment"]["payment_id"]})).first()
     return tuple(row) if row else None

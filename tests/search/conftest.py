@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 
 from inbound.events import ItemRecord
 from infra import connections
-from infra.app import create_app
+from app.api import create_app
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias
-from search.serviceability.cache import DeliverabilityCache
-from search.serviceability.service import fastest_routes, parse_network
-from search.serviceability.store import ServiceabilityStore
+from logistics.cache import DeliverabilityCache
+from logistics.service import fastest_routes, parse_network
+from logistics.store import ServiceabilityStore
 from search.store import SearchIndex
 
 PINCODE = "560001"
@@ -117,13 +117,13 @@ async def delivery_network(client, settings, unique_name):
     """Loads a network under its own Redis prefix and points the API at it for this test."""
     redis = connections.redis(settings)
     prefix = f"serviceability-{unique_name}"
-    state = client.app.state
+    state = client.app.state.stores
     previous = state.serviceability, state.search_deliverability
 
     async def load(*routes: tuple[str, str, float, str]) -> None:
         parsed = parse_network(network(*routes))
         await ServiceabilityStore(redis, prefix=prefix).load_network(parsed, fastest_routes(parsed))
-        state.serviceability = ServiceabilityStore(state.resources.redis, prefix=prefix)
+        state.serviceability = ServiceabilityStore(state.redis, prefix=prefix)
         # What a server sees once its cache has expired after the load.
         state.search_deliverability = DeliverabilityCache(state.serviceability,
                                                           settings.search_deliverability_cache_seconds)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.serviceability.cache import DeliverabilityCache
-from tests.search.serviceability.conftest import ALL, load, network
+from logistics.cache import DeliverabilityCache
+from tests.logistics.conftest import ALL, load, network
 
 pytestmark = pytest.mark.stack
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from cachetools import TTLCache
 
-from search.serviceability.store import ServiceabilityStore
+from logistics.store import ServiceabilityStore
 
 Deliverable = dict[str, dict[str, float]]  # size class -> warehouse -> eta hours
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from infra import connections
-from search.serviceability.service import Network, fastest_routes, parse_network
-from search.serviceability.store import ServiceabilityStore
+from logistics.service import Network, fastest_routes, parse_network
+from logistics.store import ServiceabilityStore
 
 ALL = "small medium large bulky"
 

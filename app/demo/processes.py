@@ -13,7 +13,7 @@ from infra.settings import Settings
 
 
 def start_api_and_worker(settings: Settings, env: dict[str, str] | None = None) -> list[subprocess.Popen]:
-    cli, env = [sys.executable, "-m", "infra.cli"], {**os.environ, **(env or {})}
+    cli, env = [sys.executable, "-m", "app.cli"], {**os.environ, **(env or {})}
     return [
         subprocess.Popen([*cli, "serve"], env=env),
         subprocess.Popen([*cli, "worker", "--log-level", "warn"], env=env),

@@ -1,4 +1,5 @@
-"""The `shop` command line: the stack, the API server and the stream worker."""
+"""The `shop` command line: the stack, the API server, the stream worker, the demo, the tests and (from
+`app/commands.py`) the business commands."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app import commands
 from infra.settings import get_settings
 from infra.stack import launcher, stack_paths, stack_services
 
@@ -42,7 +44,7 @@ def stack_up(
 @stack_app.command("bootstrap")
 def stack_bootstrap() -> None:
     """Create Kafka topics, the search index, Mongo indexes, MySQL migrations and the Cassandra keyspace (idempotent)."""
-    from infra.bootstrap import bootstrap_all
+    from app.bootstrap import bootstrap_all
 
     for line in bootstrap_all(get_settings()):
         console.print(f"[dim]{line}[/]")
@@ -104,14 +106,14 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None),
 
     settings = get_settings()
     # uvicorn picks uvloop and httptools (both pinned) over asyncio's loop and the pure-Python h11 parser.
-    uvicorn.run("infra.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
+    uvicorn.run("app.api:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
                 workers=workers or settings.api_workers, access_log=settings.api_access_log)
 
 
 @app.command()
 def worker(log_level: str = typer.Option("info")) -> None:
     """Run the stream worker: every folder's consumers, the outbox relay, and the payment-window listener and sweeper."""
-    from infra.worker import create_worker
+    from app.worker import create_worker
 
     # faust's own command line reads sys.argv.
     sys.argv = ["shop worker", "worker", "--loglevel", log_level, "--without-web"]
@@ -128,8 +130,9 @@ def demo(
     searches, then orders whose payments succeed, fail and never answer."""
     import asyncio
 
-    from infra import demo as demo_run
-    from infra import demo_catalog, demo_checkout
+    from app.demo import catalog as demo_catalog
+    from app.demo import checkout as demo_checkout
+    from app.demo import processes as demo_run
 
     stack_up(skip_bootstrap=False)
     settings = get_settings()
@@ -182,14 +185,12 @@ def _status_table(rows: list[launcher.ServiceStatus]) -> Table:
     return table
 
 
-def main() -> None:
-    from infra import cli_business  # noqa: F401  (registers sellers, ingest, reindex, logistics on `app`)
+commands.register(app)
 
+
+def main() -> None:
     app()
 
 
 if __name__ == "__main__":
-    # `python -m infra.cli`: run the importable module's app, the one the business commands register on.
-    from infra.cli import main as importable_main
-
-    sys.exit(importable_main())
+    main()

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra import connections
-from infra.app import create_app
-from search.serviceability.store import ServiceabilityStore
-from tests.search.serviceability.conftest import ALL, load, network
+from app.api import create_app
+from logistics.store import ServiceabilityStore
+from tests.logistics.conftest import ALL, load, network
 
 pytestmark = pytest.mark.stack
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.stack
 def api(settings, store) -> Iterator[TestClient]:
     """The app, reading the network the test loaded into its own key prefix."""
     with TestClient(create_app(settings)) as client:
-        client.app.state.serviceability = ServiceabilityStore(client.app.state.resources.redis, prefix=store.prefix)
+        client.app.state.stores.serviceability = ServiceabilityStore(client.app.state.stores.redis, prefix=store.prefix)
         yield client
 
 

@@ -1,4 +1,4 @@
-"""Generates the sample logistics network (deterministic for a seed): `python -m search.serviceability.sample.generate`.
+"""Generates the sample logistics network (deterministic for a seed): `python -m logistics.sample.generate`.
 
 Warehouses sit in major cities; each region has a hub; each city a delivery centre. Freight goes warehouse -> regional
 hub -> (road linehaul, or air for small parcels) -> regional hub -> city delivery centre -> pincode, or straight from a
@@ -16,7 +16,7 @@ import random
 from itertools import combinations
 from pathlib import Path
 
-from search.serviceability.sample.cities import AIR_REGIONS, CITIES, NO_BULKY_CITIES, REGIONS, ROAD_LANES, City
+from logistics.sample.cities import AIR_REGIONS, CITIES, NO_BULKY_CITIES, REGIONS, ROAD_LANES, City
 
 SAMPLE_FILE = Path(__file__).with_name("network.json.gz")
 ALL_SIZES = ["small", "medium", "large", "bulky"]

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from infra.resources import Resources
+from app.builder import Stores
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_SECONDS = 3
 
 
-async def get_resources(request: Request) -> Resources:
-    return request.app.state.resources
+async def get_stores(request: Request) -> Stores:
+    return request.app.state.stores
 
 
 @router.get("/healthz")
@@ -25,7 +25,7 @@ async def healthz() -> dict:
 
 
 @router.get("/readyz")
-async def readyz(resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
+async def readyz(resources: Annotated[Stores, Depends(get_stores)]) -> JSONResponse:
     checks = {
         "kafka": _kafka(resources), "elasticsearch": _elasticsearch(resources), "mongodb": _mongo(resources),
         "mysql": _mysql(resources), "redis": _redis(resources), "cassandra": _cassandra(resources),
@@ -37,30 +37,30 @@ async def readyz(resources: Annotated[Resources, Depends(get_resources)]) -> JSO
     return JSONResponse({"ready": ready, "checks": report}, status_code=200 if ready else 503)
 
 
-async def _kafka(resources: Resources) -> bool:
+async def _kafka(resources: Stores) -> bool:
     await resources.producer.client.fetch_all_metadata()
     return True
 
 
-async def _elasticsearch(resources: Resources) -> bool:
+async def _elasticsearch(resources: Stores) -> bool:
     health = await resources.elasticsearch.cluster.health()
     return health["status"] in ("green", "yellow")
 
 
-async def _mongo(resources: Resources) -> bool:
+async def _mongo(resources: Stores) -> bool:
     return (await resources.mongo.admin.command("ping")).get("ok") == 1
 
 
-async def _mysql(resources: Resources) -> bool:
+async def _mysql(resources: Stores) -> bool:
     async with resources.mysql.connect() as connection:
         return (await connection.execute(text("SELECT 1"))).scalar() == 1
 
 
-async def _redis(resources: Resources) -> bool:
+async def _redis(resources: Stores) -> bool:
     return bool(await resources.redis.ping())
 
 
-async def _cassandra(resources: Resources) -> bool:
+async def _cassandra(resources: Stores) -> bool:
     def query() -> bool:
         session = resources.cassandra.connect()
         return session.execute("SELECT release_version FROM system.local").one() is not None

@@ -10,13 +10,11 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from app.builder import open_stores
+from app.demo.sample_catalog import grow, vendure_products
 from inbound import commands as seller_commands
-from inbound.store import FeedStore
-from infra import connections
-from infra.sample_catalog import grow, vendure_products
 from infra.settings import Settings
-from search.serviceability import commands as logistics
-from search.serviceability.store import ServiceabilityStore
+from logistics import commands as logistics
 
 DEMO_PINCODES = ("110001", "560001", "793001")  # Delhi, Bengaluru, Shillong (north-east: no bulky freight)
 DEMO_SEARCHES = (
@@ -29,15 +27,11 @@ DEMO_SEARCHES = (
 
 
 async def prepare_catalog(settings: Settings, base_url: str, count: int, console: Console) -> None:
-    redis, engine = connections.redis(settings), connections.mysql(settings)
-    try:
-        report = await logistics.load_file(None, ServiceabilityStore(redis))
+    async with open_stores(settings) as stores:
+        report = await logistics.load_file(None, stores.serviceability)
         console.print(*report.lines(), sep="\n")
-        warehouses = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
-        seller = await seller_commands.create_seller(FeedStore(engine), "Demo Traders")
-    finally:
-        await redis.aclose()
-        await engine.dispose()
+        warehouses = [w["warehouse_id"] for w in await stores.serviceability.warehouses()]
+        seller = await seller_commands.create_seller(stores.feed_store, "Demo Traders")
     records = list(grow(vendure_products(settings.stack_dir / "cache"), count, warehouses, seed=11))
     async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
         feed = await post_feed(client, seller, records)

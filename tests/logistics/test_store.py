@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from search.serviceability.commands import SAMPLE_NETWORK, load_file
-from search.serviceability.service import DeliveryEstimate
-from tests.search.serviceability.conftest import ALL, load, network
+from logistics.commands import SAMPLE_NETWORK, load_file
+from logistics.service import DeliveryEstimate
+from tests.logistics.conftest import ALL, load, network
 
 pytestmark = pytest.mark.stack
 

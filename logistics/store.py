@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from operator import methodcaller
 
 from inbound.events import SIZE_CLASSES
-from search.serviceability.service import DeliveryEstimate, Etas, Network, fastest_warehouse
+from logistics.service import DeliveryEstimate, Etas, Network, fastest_warehouse
 
 Computed = dict[str, dict[str, Etas]]  # warehouse_id -> pincode -> hours per size class, as fastest_routes returns
 # A generation being written expires by itself unless it is completed, so a crashed load leaves nothing behind.

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.serviceability.service import InvalidNetwork, fastest_routes, parse_network
-from search.serviceability.store import ServiceabilityStore
+from logistics.service import InvalidNetwork, fastest_routes, parse_network
+from logistics.store import ServiceabilityStore
 
 SAMPLE_NETWORK = Path(__file__).with_name("sample") / "network.json.gz"
 

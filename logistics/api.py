@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from infra.errors import ApiError
-from search.serviceability.service import PINCODE_PATTERN, stocked_warehouses
-from search.serviceability.store import ServiceabilityStore
+from logistics.service import PINCODE_PATTERN, stocked_warehouses
+from logistics.store import ServiceabilityStore
 
 router = APIRouter(tags=["serviceability"])
 
@@ -37,11 +37,11 @@ class WarehousePincodeOut(BaseModel):
 
 
 async def serviceability_store(request: Request) -> ServiceabilityStore:
-    return request.app.state.serviceability
+    return request.app.state.stores.serviceability
 
 
 async def item_store(request: Request) -> ItemLookup:
-    return request.app.state.item_store
+    return request.app.state.stores.item_store
 
 
 Network = Annotated[ServiceabilityStore, Depends(serviceability_store)]

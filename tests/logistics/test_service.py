@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from search.serviceability.commands import SAMPLE_NETWORK, read_network_file
-from search.serviceability.sample.generate import build_network
-from search.serviceability.service import (
+from logistics.commands import SAMPLE_NETWORK, read_network_file
+from logistics.sample.generate import build_network
+from logistics.service import (
     DeliveryEstimate, InvalidNetwork, fastest_routes, fastest_warehouse, parse_network, stocked_warehouses,
 )
-from tests.search.serviceability.conftest import ALL, network, network_file
+from tests.logistics.conftest import ALL, network, network_file
 
 pytestmark = pytest.mark.unit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import infra
 from infra import connections
 from infra.schema.mongo_indexes import MONGO_INDEXES, ensure_ferretdb_id_indexes
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias, items_template
@@ -12,8 +13,8 @@ from infra.schema.topics import TOPICS
 from infra.settings import Settings
 from search.service import SET_DELIVERY_SLOTS
 
-CQL_DIR = Path(__file__).parent / "schema" / "cql"
-ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
+CQL_DIR = Path(infra.__file__).parent / "schema" / "cql"
+ALEMBIC_INI = Path(infra.__file__).parent / "alembic.ini"
 
 
 def bootstrap_all(settings: Settings) -> list[str]:
@@ -48,7 +49,7 @@ async def hand_over_offsets(settings: Settings) -> str:
     """Consumers that used to be faust agents of the `shop-worker` group start where those agents stopped rather than
     replay their topics from offset 0 (harmless, but hours of work on a large catalog)."""
     from inbound.agents import GROUP as FEED_STATUS_GROUP
-    from infra.worker import APP_ID as FAUST_GROUP
+    from app.worker import APP_ID as FAUST_GROUP
     from item_service.events import OUTCOMES_TOPIC
     from search.agents import GROUPS as SEARCH_GROUPS
 

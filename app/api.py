@@ -1,0 +1,42 @@
+"""The FastAPI application: its lifespan opens one `Stores` (see app/builder.py); routers come from each folder and
+receive what they need through their own `Depends` providers, which read that `Stores`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import health
+from app.builder import open_stores
+from cart import api as cart_api
+from identity import api as identity_api
+from inbound import api as inbound_api
+from infra.errors import install_error_handlers
+from infra.settings import Settings, get_settings
+from inventory import api as inventory_api
+from item_service import api as item_api
+from logistics import api as logistics_api
+from orders import api as orders_api
+from search import api as search_api
+
+ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_stores(settings, producers=True) as stores:
+            app.state.stores = stores
+            yield
+
+    app = FastAPI(title="shop", version="0.1.0", lifespan=lifespan,
+                  description="Storefront search and checkout, seller feed, orders and history.")
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for folder_api in ROUTERS:
+        app.include_router(folder_api.router)
+    return app

@@ -1,0 +1,52 @@
+"""The stream worker: one faust app; each folder's consumers and background loops attach to it with stores from one
+`Stores` (each consumer runs as a task with a consumer group of its own, see `infra/consumer.py`)."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from app.builder import Stores
+from inbound import agents as inbound_agents
+from infra.consumer import add_task, worker_brokers
+from infra.outbox import relay_to_kafka
+from infra.settings import Settings
+from inventory import agents as inventory_agents
+from item_service import agents as item_agents
+from notifications import agents as notification_agents
+from orders import agents as order_agents
+from search import agents as search_agents
+
+APP_ID = "shop-worker"  # also the consumer group that faust agents of this app consumed in
+log = logging.getLogger(__name__)
+
+
+def create_worker(settings: Settings) -> faust.App:
+    worker = faust.App(
+        APP_ID,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        topic_replication_factor=1,
+        topic_partitions=6,
+        topic_allow_declare=False,  # topics are created with explicit partition counts by `shop stack up`
+        web_enabled=False,
+        autodiscover=False,
+        producer_acks=-1,
+    )
+    stores = Stores(settings)
+    batching = stores.batching
+    item_agents.register(worker, stores.item_store, **batching)
+    search_agents.register(worker, stores.search_index, **batching)
+    inbound_agents.register(worker, stores.feed_store, **batching)
+    inventory_agents.register(worker, stores.stock, **batching)
+    notification_agents.register(worker, stores.notification_store, stores.notification_channels, **batching)
+    order_agents.register(worker, stores.checkout, sweep_seconds=settings.expiry_sweep_seconds,
+                          sweep_batch=settings.expiry_sweep_batch)
+    add_task(worker, "relay_outbox", log, relay_to_kafka, stores.mysql, worker_brokers(worker))
+
+    @worker.on_before_shutdown.connect
+    async def close_stores(app: faust.App, **kwargs: object) -> None:
+        await stores.aclose()
+
+    return worker
