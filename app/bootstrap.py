@@ -6,10 +6,11 @@ import asyncio
 from pathlib import Path
 
 import infra
+from app.builder import open_stores
 from infra import connections
 from infra.schema.mongo_indexes import MONGO_INDEXES, ensure_ferretdb_id_indexes
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias, items_template
-from infra.schema.topics import TOPICS
+from app.topics import TOPICS
 from infra.settings import Settings
 from search.service import SET_DELIVERY_SLOTS
 
@@ -89,16 +90,14 @@ async def take_over_offsets(settings: Settings, old_group: str, groups: dict[str
 
 
 async def create_search_index(settings: Settings) -> str:
-    es = connections.elasticsearch(settings)
     alias = items_alias(settings.elasticsearch_index_prefix)
-    try:
+    async with open_stores(settings) as stores:
+        es = stores.elasticsearch
         await es.indices.put_index_template(name=alias, body=items_template(settings.elasticsearch_index_prefix))
         if not await es.indices.exists_alias(name=alias):
             await es.indices.create(index=f"{alias}-v1", aliases={alias: {}})
             return f"elasticsearch: template and index {alias}-v1 created"
         backfilled = await add_delivery_slots(es, alias)
-    finally:
-        await es.close()
     return "elasticsearch: template updated, index already there" + (
         f" ({backfilled} documents given delivery_slots)" if backfilled else "")
 
@@ -117,14 +116,11 @@ async def add_delivery_slots(es, alias: str) -> int:
 
 
 async def create_mongo_indexes(settings: Settings) -> str:
-    client = connections.mongo(settings)
-    try:
-        db = client[settings.mongo_database]
+    async with open_stores(settings) as stores:
+        db = stores.mongo[settings.mongo_database]
         for collection, indexes in MONGO_INDEXES.items():
             for index in indexes:
                 await db[collection].create_index(index["keys"], name=index["name"], unique=index.get("unique", False))
-    finally:
-        await client.close()
     # The local MongoDB-wire server keeps each database in one SQLite file; its lookups by _id need one more index.
     from infra.stack import stack_paths
 

@@ -11,6 +11,7 @@ from app.builder import Stores
 from inbound import agents as inbound_agents
 from infra.consumer import add_task, worker_brokers
 from infra.outbox import relay_to_kafka
+from infra.schema.topics import TopicSpec
 from infra.settings import Settings
 from inventory import agents as inventory_agents
 from item_service import agents as item_agents
@@ -19,6 +20,9 @@ from orders import agents as order_agents
 from search import agents as search_agents
 
 APP_ID = "shop-worker"  # also the consumer group that faust agents of this app consumed in
+# faust's leader-election topic for the worker app: the app may not declare topics, and without this one its consumer
+# logs an error at start and at every metadata refresh.
+LEADER_TOPIC = TopicSpec(f"{APP_ID}-__assignor-__leader", 1)
 log = logging.getLogger(__name__)
 
 

@@ -8,8 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from infra.schema.topics import TopicSpec
+
 CART_TOPIC = "cart.events"
 WISHLIST_TOPIC = "wishlist.events"
+TOPICS = (TopicSpec(CART_TOPIC, 3), TopicSpec(WISHLIST_TOPIC, 3))
 
 CartEventType = Literal["item_added", "quantity_changed", "item_removed"]
 WishlistEventType = Literal["item_added", "item_removed"]

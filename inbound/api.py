@@ -60,15 +60,22 @@ async def feed_producer(request: Request) -> AIOKafkaProducer:
 Feeds = Annotated[FeedStore, Depends(feed_store)]
 
 
-async def own_seller(seller_id: Annotated[str, Path(max_length=64)], feeds: Feeds,
-                     x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The path's seller, once the X-Api-Key header proves the caller is that seller."""
+async def calling_seller(feeds: Feeds, x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """The seller whose X-Api-Key came with the request: the one seller-key check of every seller route."""
     if not x_api_key:
         raise ApiError(401, "missing_api_key", "send the seller's API key in the X-Api-Key header")
-    owner = await feeds.seller_for_key(x_api_key)
-    if owner is None:
+    seller_id = await feeds.seller_for_key(x_api_key)
+    if seller_id is None:
         raise ApiError(401, "unknown_api_key", "the X-Api-Key is not a key of any seller")
-    if owner != seller_id:
+    return seller_id
+
+
+CallingSeller = Annotated[str, Depends(calling_seller)]
+
+
+async def own_seller(seller_id: Annotated[str, Path(max_length=64)], caller: CallingSeller) -> str:
+    """The path's seller, once the X-Api-Key header proves the caller is that seller."""
+    if caller != seller_id:
         raise ApiError(403, "not_your_seller", "the X-Api-Key belongs to another seller", seller_id=seller_id)
     return seller_id
 

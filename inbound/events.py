@@ -7,9 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from infra.schema.topics import A_WEEK, TopicSpec
+
 ITEMS_TOPIC = "catalog.items"
 REJECTED_TOPIC = "catalog.items.rejected"
 ITEMS_DLQ_TOPIC = "catalog.items.dlq"
+TOPICS = (TopicSpec(ITEMS_TOPIC, 6), TopicSpec(REJECTED_TOPIC, 3, A_WEEK), TopicSpec(ITEMS_DLQ_TOPIC, 3))
 
 SizeClass = Literal["small", "medium", "large", "bulky"]
 SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large", "bulky")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
+from inbound.api import CallingSeller
 from infra.errors import ApiError
 from inventory import service
 from inventory.service import MAX_ID_LENGTH, MAX_QUANTITY
@@ -17,10 +18,6 @@ router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
 
 class ItemLookup(Protocol):
     async def get(self, item_id: str) -> dict | None: ...
-
-
-class SellerKeys(Protocol):
-    async def seller_for_key(self, api_key: str) -> str | None: ...
 
 
 class WarehouseNetwork(Protocol):
@@ -50,27 +47,12 @@ async def item_store(request: Request) -> ItemLookup:
     return request.app.state.stores.item_store
 
 
-async def seller_keys(request: Request) -> SellerKeys:
-    return request.app.state.stores.feed_store
-
-
 async def network(request: Request) -> WarehouseNetwork:
     return request.app.state.stores.serviceability
 
 
 Stock = Annotated[StockStore, Depends(stock_store)]
 Items = Annotated[ItemLookup, Depends(item_store)]
-
-
-async def calling_seller(keys: Annotated[SellerKeys, Depends(seller_keys)],
-                         x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The seller whose X-Api-Key came with the request."""
-    if not x_api_key:
-        raise ApiError(401, "missing_api_key", "send the seller's API key in the X-Api-Key header")
-    seller_id = await keys.seller_for_key(x_api_key)
-    if seller_id is None:
-        raise ApiError(401, "unknown_api_key", "the X-Api-Key is not a key of any seller")
-    return seller_id
 
 
 async def known_item(item_id: str, items: ItemLookup) -> dict:
@@ -103,7 +85,7 @@ async def get_stock(item_id: str, stock: Stock, items: Items) -> dict:
                        404: {"description": "unknown or deleted item"},
                        422: {"description": "unknown warehouse, or a quantity that is not a whole number >= 0"}})
 async def set_stock(item_id: str, warehouse_id: Annotated[str, Path(max_length=MAX_ID_LENGTH)], body: StockSet,
-                    seller_id: Annotated[str, Depends(calling_seller)], stock: Stock, items: Items,
+                    seller_id: CallingSeller, stock: Stock, items: Items,
                     warehouses: Annotated[WarehouseNetwork, Depends(network)]) -> dict:
     """Set the units on hand in one warehouse (the item's seller only); returns the item's whole stock picture."""
     item = await known_item(item_id, items)

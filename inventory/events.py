@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from infra.schema.topics import TopicSpec
+
 STOCK_CHANGED_TOPIC = "inventory.stock_changed"
+STOCK_CHANGED_DLQ_TOPIC = "inventory.stock_changed.dlq"
+TOPICS = (TopicSpec(STOCK_CHANGED_TOPIC, 6), TopicSpec(STOCK_CHANGED_DLQ_TOPIC, 3))
 
 
 class WarehouseStock(BaseModel):

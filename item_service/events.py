@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from infra.schema.topics import TopicSpec
+
 OUTCOMES_TOPIC = "catalog.items.outcomes"
+TOPICS = (TopicSpec(OUTCOMES_TOPIC, 3),)
 
 
 class RecordOutcome(BaseModel):

@@ -12,8 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from infra.schema.topics import TopicSpec
+
 ORDERS_TOPIC = "orders.events"
 ORDERS_DLQ_TOPIC = "orders.events.dlq"
+TOPICS = (TopicSpec(ORDERS_TOPIC, 6), TopicSpec(ORDERS_DLQ_TOPIC, 3))
 
 OrderStatus = Literal["CREATED", "PLACED", "SHIPPED", "DELIVERED", "CANCELLED"]
 EventType = Literal["order_created", "order_placed", "order_cancelled", "order_shipped", "order_delivered",

@@ -1,7 +1,8 @@
 """The search indexer's consumers in `shop worker`: feed records from `catalog.items` (group `search`) and stock
 pictures from `inventory.stock_changed` (group `search-stock`) keep the item index current.
 
-Each batch is one bulk request; what cannot be parsed or indexed goes to `catalog.items.dlq` with its reason. Offsets
+Each batch is one bulk request; what cannot be parsed or indexed goes to its topic's dead-letter topic
+(`catalog.items.dlq`, `inventory.stock_changed.dlq`) with its reason. Offsets
 are committed only after a batch is indexed and its dead letters are in Kafka; Elasticsearch being away is waited out,
 and a redelivered batch changes nothing (documents carry the versions they were built from)."""
 
@@ -17,11 +18,12 @@ from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
 from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all
-from inventory.events import STOCK_CHANGED_TOPIC, StockChanged
+from inventory.events import STOCK_CHANGED_DLQ_TOPIC, STOCK_CHANGED_TOPIC, StockChanged
 from search.store import IndexUnavailable, SearchIndex
 
 log = logging.getLogger(__name__)
 GROUPS = {ITEMS_TOPIC: "search", STOCK_CHANGED_TOPIC: "search-stock"}
+DEAD_LETTERS = {ITEMS_TOPIC: ITEMS_DLQ_TOPIC, STOCK_CHANGED_TOPIC: STOCK_CHANGED_DLQ_TOPIC}
 Apply = Callable[[list], Awaitable[dict[int, str]]]
 
 
@@ -35,16 +37,17 @@ def register(worker, index: SearchIndex, *, batch_size: int, within: float) -> N
 async def consume(bootstrap: list[str] | str, topic: str, record_type: type[BaseModel], apply: Apply, batch_size: int,
                   within: float) -> None:
     await consume_batches(bootstrap, topic, group=GROUPS[topic], batch_size=batch_size, within=within,
-                          apply_batch=partial(index_and_publish, record_type, apply), log=log,
+                          apply_batch=partial(index_and_publish, record_type, apply, DEAD_LETTERS[topic]), log=log,
                           moved_warning=f"search: partitions of {topic} moved during a batch; it will be delivered "
                                         f"again (no change)")
 
 
-async def index_and_publish(record_type: type[BaseModel], apply: Apply, producer, messages: list) -> None:
+async def index_and_publish(record_type: type[BaseModel], apply: Apply, dead_letter_topic: str, producer,
+                            messages: list) -> None:
     dead = await index_messages(record_type, apply, messages)
     for message, reason in dead:
         log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason)
-    await send_all(producer, dead_letter_records(ITEMS_DLQ_TOPIC, dead, consumer="search"))
+    await send_all(producer, dead_letter_records(dead_letter_topic, dead, consumer="search"))
 
 
 async def index_messages(record_type: type[BaseModel], apply: Apply, messages: list) -> list[tuple[object, str]]:

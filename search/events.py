@@ -6,7 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from infra.schema.topics import A_WEEK, TopicSpec
+
 SEARCH_PERFORMED_TOPIC = "search.performed"
+TOPICS = (TopicSpec(SEARCH_PERFORMED_TOPIC, 3, A_WEEK),)
 
 
 class SearchPerformed(BaseModel):

@@ -101,7 +101,7 @@ async def tail(settings):
     from aiokafka import TopicPartition
 
     from infra import connections
-    from infra.schema.topics import TOPICS
+    from app.topics import TOPICS
 
     consumers = []
 

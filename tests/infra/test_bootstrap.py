@@ -8,7 +8,7 @@ from sqlalchemy import text
 from infra import connections
 from app.bootstrap import bootstrap_all
 from infra.schema.search_index import items_alias
-from infra.schema.topics import TOPICS
+from app.topics import TOPICS
 
 pytestmark = pytest.mark.stack
 
@@ -55,7 +55,7 @@ async def test_bootstrap_twice_leaves_every_schema_in_place(settings):
 
 
 def test_cassandra_migrations_apply_each_numbered_file_once(settings, unique_name, tmp_path, monkeypatch):
-    from infra import bootstrap
+    from app import bootstrap
 
     (tmp_path / "keyspace.cql").write_text((bootstrap.CQL_DIR / "keyspace.cql").read_text())
     (tmp_path / "0001_orders.cql").write_text("CREATE TABLE {keyspace}.orders (order_id text PRIMARY KEY);")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.bootstrap import _cql_statements
-from infra.schema.topics import TOPICS
+from app.topics import TOPICS
 from infra.stack.processes import running
 from infra.stack.service import StackPaths
 

@@ -16,7 +16,7 @@ from aiokafka import TopicPartition
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
 from infra import connections
-from infra.schema.topics import TOPICS
+from app.topics import TOPICS
 from inventory.agents import apply_messages, consume
 from inventory.service import FeedStock
 from tests.item_service.conftest import delete, patch, upsert

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from infra import connections
-from infra.schema.topics import TOPICS
+from app.topics import TOPICS
 from notifications import agents
 from notifications.channels import build_channels
 from notifications.store import NotificationStore

@@ -9,7 +9,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
-from inventory.events import STOCK_CHANGED_TOPIC, StockChanged
+from inventory.events import STOCK_CHANGED_DLQ_TOPIC, STOCK_CHANGED_TOPIC, StockChanged
 from search.agents import until_applied
 from search.query import SearchParams
 from search.store import SearchIndex
@@ -58,6 +58,18 @@ async def test_poison_message_reaches_the_dlq_and_the_next_record_is_still_index
     assert letter["topic"] == ITEMS_TOPIC and letter["value"] == '{"not": "an item record"'
     assert {"partition", "offset", "key"} <= set(letter)
     assert await eventually(found(search_index, unique_name, 1)) == [item.item_id]
+
+
+async def test_a_malformed_stock_change_reaches_the_stock_dead_letter_topic(running_worker, producer, tail,
+                                                                          unique_name):
+    dlq = await tail(STOCK_CHANGED_DLQ_TOPIC)
+    key = f"item-{unique_name}"
+
+    await publish(producer, STOCK_CHANGED_TOPIC, key, b'{"item_id": "no stock picture"}')
+
+    letter = json.loads((await next_matching(dlq, lambda m: m.key == key.encode(), timeout=30)).value)
+    assert letter["topic"] == STOCK_CHANGED_TOPIC and letter["consumer"] == "search"
+    assert letter["reason"].startswith("malformed StockChanged")
 
 
 async def test_stock_changes_hide_and_show_the_item(running_worker, producer, search_index, unique_name):
