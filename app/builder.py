@@ -26,6 +26,7 @@ from notifications.channels import Channel, build_channels
 from notifications.service import enabled_channels
 from notifications.store import NotificationStore
 from orders.flows import Checkout
+from orders.payment_store import PaymentStore
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
 from orders.windows import PaymentWindows
@@ -137,7 +138,7 @@ class Stores:
     def checkout(self) -> Checkout:
         """The order flows, wired the same way for the API and the worker."""
         windows = PaymentWindows(self.redis, db=self.redis.connection_pool.connection_kwargs.get("db", 0))
-        return Checkout(OrderStore(self.mysql), windows, self.item_store, self.serviceability,
+        return Checkout(OrderStore(self.mysql), PaymentStore(self.mysql), windows, self.item_store, self.serviceability,
                         SimulatedGateway(_secret(self.settings.payment_webhook_secret) or ""),
                         window_seconds=self.settings.payment_window_seconds,
                         late_policy=self.settings.late_payment_policy)

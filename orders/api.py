@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from cart.store import cart_lines
 from identity.api import Operator, Shopper
 from infra.errors import ApiError
 from orders import service
 from orders.flows import Checkout
+from orders.payment_store import PaymentMismatch
 from orders.payments import BadSignature, SimulatedGateway, verified_event
-from orders.store import OrderNotFound, PaymentMismatch
+from orders.store import OrderNotFound
 
 router = APIRouter(tags=["orders"])
 
@@ -47,34 +48,37 @@ Orders = Annotated[Checkout, Depends(checkout)]
 
 
 @router.post("/v1/orders", status_code=201)
-async def place_order(body: OrderRequest, shopper: Shopper, orders: Orders, request: Request, response: Response,
+async def place_order(body: OrderRequest, shopper: Shopper, orders: Orders, response: Response,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
     """Reserve every line (or none) and open the payment window; the same Idempotency-Key returns the same order."""
     if not idempotency_key:
         raise ApiError(400, "idempotency_key_required", "send an Idempotency-Key header, unique per order attempt")
-    lines = [(line.item_id, line.quantity) for line in body.lines]
     if body.from_cart:
-        lines = await cart_lines(request.app.state.resources.mysql, shopper)
-        if not lines:
-            raise ApiError(422, "cart_empty", "the cart has no items to order")
+        placing = orders.place_cart_order(shopper, idempotency_key, body.pincode)
+    else:
+        placing = orders.place_order(shopper, idempotency_key, body.pincode,
+                                     [(line.item_id, line.quantity) for line in body.lines])
+    order, replayed = await _placed(placing, body.pincode)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return order
+
+
+async def _placed(placing: Awaitable[tuple[dict, bool]], pincode: str) -> tuple[dict, bool]:
     try:
-        order, replayed = await orders.place_order(shopper, idempotency_key, body.pincode, lines,
-                                                   from_cart=body.from_cart)
+        return await placing
+    except service.CartEmpty:
+        raise ApiError(422, "cart_empty", "the cart has no items to order") from None
     except service.UnknownItems as error:
         raise ApiError(404, "item_not_found", str(error), items=error.item_ids) from None
     except service.MixedCurrencies as error:
         raise ApiError(422, "mixed_currencies", str(error)) from None
     except service.NotDeliverable as error:
-        raise ApiError(422, "not_deliverable", f"{error} to pincode {body.pincode}", items=error.item_ids) from None
+        raise ApiError(422, "not_deliverable", f"{error} to pincode {pincode}", items=error.item_ids) from None
     except service.OutOfStock as error:
         raise ApiError(409, "out_of_stock", str(error), items=error.item_ids) from None
-    except service.CartChanged:
-        raise ApiError(409, "cart_changed", "the cart changed while the order was placed; review it and retry") from None
     except service.IdempotencyKeyReused:
         raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different order") from None
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return order
 
 
 @router.get("/v1/orders")

@@ -1,12 +1,16 @@
-"""The order flows: each is one MySQL transaction in `OrderStore`, framed by the reads it needs (items, serviceability)
-and followed by the payment window in Redis. The API and the worker's agents call these and nothing below them."""
+"""The order flows: each is one MySQL transaction in `OrderStore` or `PaymentStore`, with the reads it needs (items,
+serviceability: before the transaction, or inside it once an order from the cart has read the cart), followed by the
+payment window in Redis. The API and the worker's agents call these and nothing below them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from orders import service
+from orders.payment_store import PaymentStore
 from orders.payments import PaymentEvent, PaymentGateway
 from orders.store import DuplicateIdempotencyKey, NewOrder, OrderStore
 from orders.windows import PaymentWindows
@@ -15,6 +19,7 @@ from orders.windows import PaymentWindows
 @dataclass
 class Checkout:
     orders: OrderStore
+    payments: PaymentStore
     windows: PaymentWindows
     items: object  # item_service.store.ItemStore: get_many(ids)
     serviceability: object  # logistics.store.ServiceabilityStore: deliverable_from(pincode)
@@ -22,24 +27,19 @@ class Checkout:
     window_seconds: int
     late_policy: str
 
-    async def place_order(self, user_id: str, idempotency_key: str, pincode: str, lines: list[tuple[str, int]],
-                          *, from_cart: bool = False) -> tuple[dict, bool]:
+    async def place_order(self, user_id: str, idempotency_key: str, pincode: str,
+                          lines: list[tuple[str, int]]) -> tuple[dict, bool]:
         """The new order with its payment, or the one this key already created (second value True)."""
-        quantities = service.merged_quantities(lines)
-        found = {item["item_id"]: item for item in await self.items.get_many(list(quantities))}
-        priced = service.price_lines(quantities, found)
-        new = NewOrder(user_id, idempotency_key, service.request_hash(pincode, quantities), pincode, priced,
-                       await self.serviceability.deliverable_from(pincode), self.window_seconds, from_cart)
-        try:
-            order = await self.orders.place(new)
-        except DuplicateIdempotencyKey as duplicate:
-            order = {k: v for k, v in duplicate.order.items() if k != "request_hash"}
-            return self._with_payment(order), True
-        await self.windows.open(order["order_id"], _deadline(order))
-        return self._with_payment(order), False
+        new = NewOrder(user_id, idempotency_key, pincode, self.window_seconds)
+        return await self._opened(self.orders.place(new, await self._quote(pincode, lines)))
+
+    async def place_cart_order(self, user_id: str, idempotency_key: str, pincode: str) -> tuple[dict, bool]:
+        """`place_order` with the shopper's cart, which empties with the order; `CartEmpty` when there is nothing."""
+        new = NewOrder(user_id, idempotency_key, pincode, self.window_seconds)
+        return await self._opened(self.orders.place_from_cart(new, partial(self._quote, pincode)))
 
     async def settle_payment(self, event: PaymentEvent) -> tuple[str, dict]:
-        step, order = await self.orders.settle_payment(event, self.late_policy)
+        step, order = await self.payments.settle_payment(event, self.late_policy)
         await self.windows.close([event.order_id])  # its expiry would only find a settled order
         return step, order
 
@@ -56,6 +56,24 @@ class Checkout:
         cancelled = await self.orders.cancel_due(limit, order_ids)
         await self.windows.close([order["order_id"] for order in cancelled])
         return cancelled
+
+    async def _quote(self, pincode: str, lines: list[tuple[str, int]]) -> service.Quote:
+        """Prices from the live items and deliverability to the pincode (for a cart: inside the order's transaction)."""
+        quantities = service.merged_quantities(lines)
+        found = {item["item_id"]: item for item in await self.items.get_many(list(quantities))}
+        priced = service.price_lines(quantities, found)
+        return service.Quote(priced, await self.serviceability.deliverable_from(pincode),
+                             service.request_hash(pincode, quantities))
+
+    async def _opened(self, placing: Awaitable[dict]) -> tuple[dict, bool]:
+        """The placed order with its payment window open, or the order its key already made (second value True)."""
+        try:
+            order = await placing
+        except DuplicateIdempotencyKey as duplicate:
+            order = {k: v for k, v in duplicate.order.items() if k != "request_hash"}
+            return self._with_payment(order), True
+        await self.windows.open(order["order_id"], _deadline(order))
+        return self._with_payment(order), False
 
     def _with_payment(self, order: dict) -> dict:
         amount = order["total"]

@@ -40,8 +40,8 @@ class InvalidTransition(Exception):
         self.status, self.action = status, action
 
 
-class CartChanged(Exception):
-    """The cart changed between pricing it and ordering it."""
+class CartEmpty(Exception):
+    """An order from the cart was asked for, and the cart has no lines."""
 
 
 class IdempotencyKeyReused(Exception):
@@ -57,6 +57,16 @@ class PricedLine:
     quantity: int
     unit_price: Decimal
     currency: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What an order would be: its lines priced from the live items, where each size class can be delivered from
+    ({size class: {warehouse_id: eta_hours}} for the pincode), and the fingerprint of the request."""
+
+    lines: list[PricedLine]
+    deliverable: dict[str, dict[str, float]]
+    request_hash: str
 
 
 @dataclass(frozen=True)

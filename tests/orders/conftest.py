@@ -77,6 +77,10 @@ class Shop:
         return await self.http.post("/v1/orders", json=body,
                                     headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex})
 
+    async def order_cart(self, buyer: Buyer, *, key: str | None = None) -> httpx.Response:
+        return await self.http.post("/v1/orders", json={"pincode": PINCODE, "from_cart": True},
+                                    headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex})
+
     async def pay(self, order: dict, outcome: str, *, event_id: str | None = None,
                   secret: str | None = None) -> httpx.Response:
         """The gateway's signed webhook for `order` (signed with another secret when `secret` is given)."""

@@ -207,3 +207,18 @@ async def test_an_order_from_the_cart_empties_the_cart(shop):
     assert response.status_code == 201 and response.json()["lines"][0]["quantity"] == 2
     assert (await shop.http.get("/v1/cart", headers=buyer.headers)).json()["lines"] == []
     assert await shop.stock(item_id) == {warehouse_id: 3}
+
+
+async def test_replaying_an_order_from_the_cart_returns_the_same_order(shop):
+    buyer = await shop.buyer()
+    item_id, warehouse_id = await shop.sellable_item(5)
+    await shop.http.put(f"/v1/cart/items/{item_id}", json={"quantity": 2}, headers=buyer.headers)
+    key = uuid.uuid4().hex
+
+    first, second = await asyncio.gather(shop.order_cart(buyer, key=key), shop.order_cart(buyer, key=key))
+    later = await shop.order_cart(buyer, key=key)
+
+    assert [first.status_code, second.status_code, later.status_code] == [201, 201, 201]
+    assert first.json()["order_id"] == second.json()["order_id"] == later.json()["order_id"]
+    assert later.headers["Idempotent-Replayed"] == "true"
+    assert await shop.stock(item_id) == {warehouse_id: 3}
