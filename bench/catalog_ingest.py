@@ -19,11 +19,10 @@ import uuid
 
 import httpx
 
+from app.builder import open_stores
+from app.demo.sample_catalog import grow, vendure_products
 from bench.bare_loader import run_bare_loader
 from bench.harness import api_and_worker, cpu_figures, cpu_spent, create_seller, report, stack_pids, summary
-from infra import connections
-from app.demo.sample_catalog import grow, vendure_products
-from infra.schema.search_index import items_alias
 from infra.settings import get_settings
 
 PIPELINE_ENGINES = ("kafka", "elasticsearch", "mongodb", "mysql", "redis")
@@ -43,29 +42,28 @@ async def stored_counts(client: httpx.AsyncClient, seller: dict, feed_id: str, e
 
 async def pipeline_run(settings, base_url: str, records: list[dict]) -> dict:
     seller = create_seller(f"bench-{uuid.uuid4().hex[:6]}")
-    es, alias = connections.elasticsearch(settings), items_alias(settings.elasticsearch_index_prefix)
     body = "".join(json.dumps(record) + "\n" for record in records).encode()
     headers = {"X-Api-Key": seller["api_key"], "Content-Type": "application/x-ndjson"}
-    async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
+    async with open_stores(settings) as stores, httpx.AsyncClient(base_url=base_url, timeout=600) as client:
         started = time.monotonic()
         response = await client.post(f"/v1/sellers/{seller['seller_id']}/items", content=body, headers=headers)
         accepted = time.monotonic() - started
         assert response.status_code == 202 and response.json()["accepted"] == len(records), response.text[:500]
         feed_id = response.json()["feed_id"]
+        es, alias = stores.elasticsearch, stores.search_index.alias
         while await stored_counts(client, seller, feed_id, es, alias) != (len(records),) * 2:
             await asyncio.sleep(0.5)
         elapsed = time.monotonic() - started
-    await es.close()
     return {"seconds": elapsed, "accepted_seconds": accepted, "items_per_s": len(records) / elapsed}
 
 
 async def steady_latency(settings, base_url: str, records: list[dict], rate: int, seconds: int) -> dict:
     """Publish `rate` items/s in tenth-of-a-second feeds; a feed's latency is acceptance until all its items are searchable."""
     seller = create_seller(f"bench-{uuid.uuid4().hex[:6]}")
-    es = connections.elasticsearch(settings)
-    alias, per_tick, accepted_at, visible_at = items_alias(settings.elasticsearch_index_prefix), rate // 10, {}, {}
+    per_tick, accepted_at, visible_at = rate // 10, {}, {}
     headers = {"X-Api-Key": seller["api_key"], "Content-Type": "application/x-ndjson"}
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with open_stores(settings) as stores, httpx.AsyncClient(timeout=30) as client:
+        es, alias = stores.elasticsearch, stores.search_index.alias
         poller = asyncio.create_task(poll_visible(es, alias, seller["seller_id"], per_tick, accepted_at, visible_at))
         for tick in range(seconds * 10):
             tick_started = time.monotonic()
@@ -80,7 +78,6 @@ async def steady_latency(settings, base_url: str, records: list[dict], rate: int
             await asyncio.sleep(0.2)
         poller.cancel()
     latencies = [visible_at[b] - accepted_at[b] for b in accepted_at if b in visible_at]
-    await es.close()
     return {"feeds": len(accepted_at), "feeds_never_visible": len(accepted_at) - len(latencies), **summary(latencies)}
 
 
@@ -96,11 +93,8 @@ async def poll_visible(es, alias, seller_id, per_tick, accepted_at, visible_at) 
 
 
 async def warehouses(settings) -> list[str]:
-    redis = connections.redis(settings)
-    from logistics.store import ServiceabilityStore
-
-    found = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
-    await redis.aclose()
+    async with open_stores(settings) as stores:
+        found = [w["warehouse_id"] for w in await stores.serviceability.warehouses()]
     return found or [f"WH-{n:02d}" for n in range(12)]
 
 

@@ -32,15 +32,12 @@ import asyncmy
 import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.builder import Stores, open_stores
 from bench.checkout_data import PINCODE, buyers, fastest_warehouse, remove_run, stocked_items
 from bench.harness import api_server, closed_loop, cpu_figures, cpu_spent, report, stack_pids
 from bench.sql_counts import COUNTERS, background_rate, server_counters, statements_sent
-from identity.store import UserStore
 from infra.mysql_pool import ping_only_when_idle
-from app.builder import build_checkout, open_resources
 from infra.settings import get_settings
-from item_service.store import ItemStore
-from logistics.store import ServiceabilityStore
 
 WINDOW_SECONDS = 86_400  # no payment window of the run closes before the run removes its orders
 WARMUP_SECONDS = 3
@@ -157,19 +154,21 @@ async def timed(probe, placer, clients: int, seconds: float, pids: dict[str, int
     return {**figures, "refused": dict(refused)}, per_order
 
 
-async def exact_statements(settings, resources, item_store, serviceability, shoppers, item_ids, count: int) -> dict:
-    """`Checkout.place_order` on an engine of one connection pooled as the API's, `count` orders in a row."""
-    engine = ping_only_when_idle(create_async_engine(settings.mysql_url, pool_size=1, max_overflow=0,
-                                                     pool_pre_ping=False, pool_reset_on_return=None))
-    checkout = build_checkout(settings.model_copy(update={"payment_window_seconds": WINDOW_SECONDS}), engine,
-                              resources.redis, item_store, serviceability)
+async def exact_statements(settings, shoppers, item_ids, count: int) -> dict:
+    """`Checkout.place_order` of the builder's stores (payment window as the API's in this run) on an engine of one
+    connection pooled as the API's, `count` orders in a row."""
+    stores = Stores(settings.model_copy(update={"payment_window_seconds": WINDOW_SECONDS}))
+    # Given before first use, so `stores.checkout` is built on it: the server's count for its one session is then
+    # every statement the placements send.
+    stores.mysql = engine = ping_only_when_idle(create_async_engine(settings.mysql_url, pool_size=1, max_overflow=0,
+                                                                    pool_pre_ping=False, pool_reset_on_return=None))
     try:
         async with statements_sent(engine) as counts:
             for n in range(count):
-                await checkout.place_order(shoppers[n % len(shoppers)][0], uuid.uuid4().hex, PINCODE,
-                                           [(random.choice(item_ids), 1)])
+                await stores.checkout.place_order(shoppers[n % len(shoppers)][0], uuid.uuid4().hex, PINCODE,
+                                                  [(random.choice(item_ids), 1)])
     finally:
-        await engine.dispose()
+        await asyncio.gather(engine.dispose(), stores.aclose())
     sent = sum(v for k, v in counts.items() if k.isupper())
     return {**{f"{k} per order": v / count for k, v in sorted(counts.items())},
             "statements sent per order (all above in capitals)": sent / count}
@@ -177,24 +176,19 @@ async def exact_statements(settings, resources, item_store, serviceability, shop
 
 async def run(args) -> None:
     settings, prefix = get_settings(), f"bench-co-{uuid.uuid4().hex[:8]}"
-    async with open_resources(settings) as resources:
-        item_store = ItemStore(resources.mongo[settings.mongo_database])
-        serviceability = ServiceabilityStore(resources.redis)
-        warehouse_id = await fastest_warehouse(serviceability)
-        shoppers = await buyers(UserStore(resources.mysql, resources.redis, settings.profile_cache_seconds),
-                                settings.jwt_secret.get_secret_value(), prefix, args.clients)
+    async with open_stores(settings) as stores:
+        warehouse_id = await fastest_warehouse(stores.serviceability)
+        shoppers = await buyers(stores.users, settings.jwt_secret.get_secret_value(), prefix, args.clients)
         item_ids: list[str] = []
         try:
-            item_ids = await stocked_items(item_store, resources.mysql, prefix, args.items, args.units, warehouse_id)
-            item_ids += await stocked_items(item_store, resources.mysql, f"{prefix}-hot", 1, args.hot_units,
-                                            warehouse_id)
-            await measure(args, settings, resources, item_store, serviceability, shoppers, item_ids, warehouse_id)
+            item_ids = await stocked_items(stores, prefix, args.items, args.units, warehouse_id)
+            item_ids += await stocked_items(stores, f"{prefix}-hot", 1, args.hot_units, warehouse_id)
+            await measure(args, settings, shoppers, item_ids, warehouse_id)
         finally:
-            removed = await remove_run(resources.mysql, resources.redis, item_store, [u for u, _ in shoppers], item_ids)
-            report("removed", removed)
+            report("removed", await remove_run(stores, [u for u, _ in shoppers], item_ids))
 
 
-async def measure(args, settings, resources, item_store, serviceability, shoppers, item_ids, warehouse_id) -> None:
+async def measure(args, settings, shoppers, item_ids, warehouse_id) -> None:
     many, hot = item_ids[:-1], item_ids[-1]
     spread, single = (lambda: random.choice(many)), (lambda: hot)
     probe = await connect(settings)
@@ -219,7 +213,7 @@ async def measure(args, settings, resources, item_store, serviceability, shopper
         report(f"framework floor: GET /healthz, {args.clients} aiohttp clients, same server", floor)
     probe.close()
     report(f"SQL per placement, exact: Checkout.place_order in-process, {args.count_orders} orders, one connection",
-           await exact_statements(settings, resources, item_store, serviceability, shoppers, many, args.count_orders))
+           await exact_statements(settings, shoppers, many, args.count_orders))
     for scenario, (api, bare) in results.items():
         report(f"ratio API / bare, {scenario}", {
             "orders/s": api["per_s"] / bare["per_s"], "p50 latency": api["p50_ms"] / bare["p50_ms"],

@@ -14,8 +14,8 @@ from sqlalchemy import bindparam, text
 from identity.service import hash_password, issue_token
 from inbound.events import ItemRecord
 from item_service.service import upserted
-from orders.windows import PREFIX as WINDOW_PREFIX
 from logistics.commands import load_file
+from orders.windows import PREFIX as WINDOW_PREFIX
 
 PINCODE = "560001"  # Bengaluru: several warehouses of the sample network deliver here
 SIZE_CLASS = "small"
@@ -46,7 +46,7 @@ async def buyers(users, jwt_secret: str, prefix: str, count: int) -> list[tuple[
     return made
 
 
-async def stocked_items(item_store, mysql, prefix: str, count: int, units: int, warehouse_id: str) -> list[str]:
+async def stocked_items(stores, prefix: str, count: int, units: int, warehouse_id: str) -> list[str]:
     """`count` live items in MongoDB with `units` on hand in `warehouse_id`. The stock rows and their `set` movements
     are written in bulk (what `StockStore.set_levels` writes, without its `inventory.stock_changed` events: these items
     are not in the search index, and thousands of events would only load the shared worker)."""
@@ -58,8 +58,8 @@ async def stocked_items(item_store, mysql, prefix: str, count: int, units: int, 
                                  "currency": "INR", "size_class": SIZE_CLASS, "attributes": {}}), now)
         for n, item_id in enumerate(item_ids)]
     for start in range(0, count, CHUNK):
-        await item_store.write_newer(documents[start:start + CHUNK])
-        async with mysql.begin() as conn:
+        await stores.item_store.write_newer(documents[start:start + CHUNK])
+        async with stores.mysql.begin() as conn:
             rows = [{"i": item_id, "w": warehouse_id, "q": units} for item_id in item_ids[start:start + CHUNK]]
             await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, :q)"),
                                rows)
@@ -68,8 +68,9 @@ async def stocked_items(item_store, mysql, prefix: str, count: int, units: int, 
     return item_ids
 
 
-async def remove_run(mysql, redis, item_store, user_ids: list[str], item_ids: list[str]) -> dict:
-    """Delete what a run created; returns how many orders it removed."""
+async def remove_run(stores, user_ids: list[str], item_ids: list[str]) -> dict:
+    """Delete what a run created (through a `Stores`); returns how many orders it removed."""
+    mysql, redis, item_store = stores.mysql, stores.redis, stores.item_store
     async with mysql.connect() as conn:
         order_ids = list((await conn.execute(_ids("SELECT order_id FROM orders WHERE user_id IN :ids"),
                                              {"ids": user_ids or ["-"]})).scalars())

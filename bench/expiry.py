@@ -11,10 +11,10 @@ For each size N, two phases:
 - The expiry machinery: N unpaid orders written in bulk as `OrderStore.place` leaves them (see
   `bench.checkout_data.unpaid_orders`), their deadlines spread the same way and their payment windows opened with
   `PaymentWindows.open`, while `orders.agents.listen_for_expiries` and `orders.agents.sweep` run as tasks of this
-  process with the worker's settings and wiring (`build_checkout`, its own engine and Redis client), as `shop worker`
-  runs them. An order's lateness is `updated_at - expires_at` (`updated_at` is set by the cancelling transaction,
-  which also puts the unit back), and also the moment that transaction's commit returned. At the end every item's
-  stock must be back where it started.
+  process with the worker's settings and wiring (`checkout` of a second `Stores`, so its own engine and Redis client),
+  as `shop worker` runs them. An order's lateness is `updated_at - expires_at` (`updated_at` is set by the cancelling
+  transaction, which also puts the unit back), and also the moment that transaction's commit returned. At the end
+  every item's stock must be back where it started.
 Removes everything it created.
 """
 
@@ -34,17 +34,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, text
 
+from app.builder import open_stores
 from bench.checkout_data import (PINCODE, SIZE_CLASS, buyers, fastest_warehouse, remove_run, set_deadlines,
                                  stocked_items, unpaid_orders)
 from bench.harness import report, summary
-from identity.store import UserStore
-from infra import connections
-from app.builder import build_checkout, open_resources
 from infra.settings import get_settings
-from item_service.store import ItemStore
 from orders.agents import listen_for_expiries, sweep
 from orders.windows import PaymentWindows
-from logistics.store import ServiceabilityStore
 
 BASELINE_PREFIX = "bench-window:"
 
@@ -62,40 +58,38 @@ def lead_seconds(count: int) -> float:
 def record_expired(channel: str, count: int, until: float, ready, out_path: str) -> None:
     """Child process: arrival time of each `bench-window:` key's expired event, until `count` came or `until`."""
     async def listen() -> dict[str, float]:
-        client = connections.redis(get_settings())
-        pubsub = client.pubsub()
-        await pubsub.subscribe(channel)
-        ready.set()
-        arrived: dict[str, float] = {}
-        while len(arrived) < count and time.time() < until:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message and message["data"].startswith(BASELINE_PREFIX):
-                arrived[message["data"]] = time.time()
-        await pubsub.aclose()
-        await client.aclose()
+        async with open_stores(get_settings()) as stores:
+            pubsub = stores.redis.pubsub()
+            await pubsub.subscribe(channel)
+            ready.set()
+            arrived: dict[str, float] = {}
+            while len(arrived) < count and time.time() < until:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message and message["data"].startswith(BASELINE_PREFIX):
+                    arrived[message["data"]] = time.time()
+            await pubsub.aclose()
         return arrived
 
     with open(out_path, "w") as out:
         json.dump(asyncio.run(listen()), out)
 
 
-async def redis_alone(settings, windows_db: int, count: int, spread: float, max_wait: float) -> dict:
+async def redis_alone(redis, count: int, spread: float, max_wait: float) -> dict:
     run, step = uuid.uuid4().hex[:8], spread / count
     first = time.time() + lead_seconds(count)
     context = multiprocessing.get_context("spawn")
     ready, out = context.Event(), tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    windows_db = redis.connection_pool.connection_kwargs.get("db", 0)
     child = context.Process(target=record_expired, args=(f"__keyevent@{windows_db}__:expired", count,
                                                          first + spread + max_wait, ready, out))
     child.start()
     await asyncio.to_thread(ready.wait, 30)
-    redis = connections.redis(settings)
     for start in range(0, count, 10_000):
         pipe = redis.pipeline(transaction=False)
         for n in range(start, min(count, start + 10_000)):
             pipe.set(f"{BASELINE_PREFIX}{run}:{n}", "1", pxat=int((first + n * step) * 1000))
         await pipe.execute()
     margin = first - time.time()
-    await redis.aclose()
     await asyncio.to_thread(child.join)
     with open(out) as arrived_file:
         arrived = json.load(arrived_file)
@@ -136,28 +130,24 @@ class Noting:
                 f"{self.loop}: orders cancelled per second of calls": orders / seconds}
 
 
-async def machinery(settings, resources, count: int, items: int, spread: float, max_wait: float) -> dict:
-    """Unpaid orders, then their deadlines and windows, while the expiry loops run; how late each was cancelled."""
-    prefix, mysql = f"bench-ex-{uuid.uuid4().hex[:8]}", resources.mysql
-    item_store = ItemStore(resources.mongo[settings.mongo_database])
-    serviceability = ServiceabilityStore(resources.redis)
-    warehouse_id = await fastest_warehouse(serviceability)
-    eta = (await serviceability.deliverable_from(PINCODE))[SIZE_CLASS][warehouse_id]
-    user_ids = [u for u, _ in await buyers(UserStore(mysql, resources.redis, 60), "tokens-unused-" * 3, prefix, 16)]
+async def machinery(settings, stores, count: int, items: int, spread: float, max_wait: float) -> dict:
+    """Unpaid orders, then their deadlines and windows, while the expiry loops run; how late each was cancelled.
+    `stores` writes and checks the run's data; the loops get a `Stores` of their own, as the worker process has."""
+    prefix, mysql = f"bench-ex-{uuid.uuid4().hex[:8]}", stores.mysql
+    warehouse_id = await fastest_warehouse(stores.serviceability)
+    eta = (await stores.serviceability.deliverable_from(PINCODE))[SIZE_CLASS][warehouse_id]
+    user_ids = [u for u, _ in await buyers(stores.users, "tokens-unused-" * 3, prefix, 16)]
     units, item_ids = count // items + 10, []  # never reaches zero, so no stock crossing events
-    engine, redis = connections.mysql(settings), connections.redis(settings)
     try:
-        item_ids = await stocked_items(item_store, mysql, prefix, items, units, warehouse_id)
+        item_ids = await stocked_items(stores, prefix, items, units, warehouse_id)
         began = time.monotonic()
         order_ids = await unpaid_orders(mysql, prefix, user_ids, item_ids, warehouse_id, eta, count)
         figures = {"orders": count, "written in bulk in (s)": time.monotonic() - began}
-        checkout = build_checkout(settings, engine, redis, item_store, serviceability)
-        figures |= await expire(settings, checkout, mysql, prefix, user_ids, order_ids, spread, max_wait)
+        async with open_stores(settings) as worker:
+            figures |= await expire(settings, worker.checkout, mysql, prefix, user_ids, order_ids, spread, max_wait)
         return {**figures, "every unit back in stock": await restocked(mysql, item_ids, units)}
     finally:
-        await redis.aclose()
-        await engine.dispose()
-        report("removed", await remove_run(mysql, resources.redis, item_store, user_ids, item_ids))
+        report("removed", await remove_run(stores, user_ids, item_ids))
 
 
 async def expire(settings, checkout, mysql, prefix: str, user_ids: list[str], order_ids: list[str], spread: float,
@@ -240,15 +230,14 @@ async def run(args) -> None:
     if workers:
         raise SystemExit(f"a `shop worker` is still running: {workers}")
     report("before the run", {"`shop worker` processes seen": "none" if not waited else f"one; waited {waited:.0f} s"})
-    async with open_resources(settings) as resources:
-        db = resources.redis.connection_pool.connection_kwargs.get("db", 0)
+    async with open_stores(settings) as stores:
         for count in args.sizes:
             if not args.skip_redis_alone:
                 report(f"Redis alone: {count:,} keys expiring over {args.spread:.0f} s, expired events",
-                       await redis_alone(settings, db, count, args.spread, args.max_wait))
+                       await redis_alone(stores.redis, count, args.spread, args.max_wait))
             report(f"expiry machinery: {count:,} unpaid orders due over {args.spread:.0f} s, listener + sweeper "
                    f"(sweep every {settings.expiry_sweep_seconds} s, batch {settings.expiry_sweep_batch})",
-                   await machinery(settings, resources, count, args.items, args.spread, args.max_wait))
+                   await machinery(settings, stores, count, args.items, args.spread, args.max_wait))
             report("`shop worker` processes seen after this size", {"workers": running_workers() or "none"})
 
 

@@ -23,16 +23,13 @@ from statistics import median
 
 import aiohttp
 
+from app.bootstrap import create_search_index
+from app.builder import open_stores
+from app.demo.sample_catalog import grow, vendure_products
 from bench.harness import api_server, cpu_figures, cpu_spent, report, stack_pids, summary
 from inbound.service import FeedContext, judge
-from infra import connections
-from app.bootstrap import create_search_index
-from app.demo.sample_catalog import grow, vendure_products
-from infra.schema.search_index import items_alias
 from infra.settings import get_settings
 from search.query import SearchParams, attribute_names_search, build_search
-from logistics.store import ServiceabilityStore
-from search.store import SearchIndex
 
 WORDS = ("laptop", "shoe", "camera", "sofa", "lamp", "tablet", "running", "wireless", "cotton", "plant", "lptop", "camra")
 CATEGORIES = ("Computers", "Footwear", "Photo", "Furniture", "Plants", "Electronics")
@@ -53,11 +50,9 @@ def query_mix(n: int, seed: int = 3) -> list[dict]:
     return queries
 
 
-async def es_bodies(settings, query: dict) -> list[dict]:
+async def es_bodies(serviceability, query: dict) -> list[dict]:
     """The requests the API sends to Elasticsearch for `query` (an attribute-name lookup first when a category is set)."""
-    redis = connections.redis(settings)
-    deliverable = await ServiceabilityStore(redis).deliverable_from(query["pincode"])
-    await redis.aclose()
+    deliverable = await serviceability.deliverable_from(query["pincode"])
     params = SearchParams(q=query["q"], categories=[query["category"]] if "category" in query else [],
                           pincode=query["pincode"], sort=query.get("sort", "relevance"), size=query["size"])
     bodies = [attribute_names_search(params, deliverable)] if params.categories else []
@@ -104,9 +99,11 @@ async def through_api(base_url: str, queries: list[dict], clients: int, pids: di
 
 
 async def straight_to_es(settings, queries: list[dict], clients: int, pids: dict[str, int]) -> dict:
-    alias, bodies = items_alias(settings.elasticsearch_index_prefix), {}
-    for query in {json.dumps(q, sort_keys=True) for q in queries}:
-        bodies[query] = await es_bodies(settings, json.loads(query))
+    bodies = {}
+    async with open_stores(settings) as stores:
+        alias = stores.search_index.alias
+        for query in {json.dumps(q, sort_keys=True) for q in queries}:
+            bodies[query] = await es_bodies(stores.serviceability, json.loads(query))
     async with http_client(settings.elasticsearch_url, clients) as http:
         async def send(query: dict) -> None:
             for body in bodies[json.dumps(query, sort_keys=True)]:
@@ -125,26 +122,21 @@ async def searchable_items(es, alias: str) -> int:
 
 async def dedicated_index(settings, count: int) -> int:
     """The bench's own item index with exactly `count` items; rebuilt only when it holds another number."""
-    es = connections.elasticsearch(settings)
-    alias = items_alias(settings.elasticsearch_index_prefix)
-    try:
-        if await searchable_items(es, alias) == count:
+    async with open_stores(settings) as stores:
+        es, index = stores.elasticsearch, stores.search_index  # the index behind the bench's alias (settings' prefix)
+        if await searchable_items(es, index.alias) == count:
             return count
-        await es.indices.delete(index=f"{alias}-*", ignore=404)
+        await es.indices.delete(index=f"{index.alias}-*", ignore=404)
         await create_search_index(settings)
-        redis = connections.redis(settings)
-        warehouses = [w["warehouse_id"] for w in await ServiceabilityStore(redis).warehouses()]
-        await redis.aclose()
+        warehouses = [w["warehouse_id"] for w in await stores.serviceability.warehouses()]
         feed = FeedContext(feed_id="bench-search", seller_id="bench-search-seller", received_at=datetime.now(UTC))
-        rows, index = grow(vendure_products(settings.stack_dir / "cache"), count, warehouses, seed=5), SearchIndex(es, alias)
+        rows = grow(vendure_products(settings.stack_dir / "cache"), count, warehouses, seed=5)
         for start in range(0, count, FILL_CHUNK):
             records = [judge(start + n, row, feed, default_version=1) for n, row in enumerate(islice(rows, FILL_CHUNK))]
             if refused := await index.apply_records(records):  # a RejectedRecord has no item_id: fails here too
                 raise RuntimeError(f"the index refused bench records: {list(refused.values())[:3]}")
-        await es.indices.refresh(index=alias)
-        return await searchable_items(es, alias)
-    finally:
-        await es.close()
+        await es.indices.refresh(index=index.alias)
+        return await searchable_items(es, index.alias)
 
 
 def main() -> None:
