@@ -7,10 +7,10 @@ from pathlib import Path
 
 import infra
 from app.builder import open_stores
+from app.topics import TOPICS
 from infra import connections
 from infra.schema.mongo_indexes import MONGO_INDEXES, ensure_ferretdb_id_indexes
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias, items_template
-from app.topics import TOPICS
 from infra.settings import Settings
 from search.service import SET_DELIVERY_SLOTS
 
@@ -49,8 +49,8 @@ async def create_topics(settings: Settings) -> str:
 async def hand_over_offsets(settings: Settings) -> str:
     """Consumers that used to be faust agents of the `shop-worker` group start where those agents stopped rather than
     replay their topics from offset 0 (harmless, but hours of work on a large catalog)."""
-    from inbound.agents import GROUP as FEED_STATUS_GROUP
     from app.worker import APP_ID as FAUST_GROUP
+    from inbound.agents import GROUP as FEED_STATUS_GROUP
     from item_service.events import OUTCOMES_TOPIC
     from search.agents import GROUPS as SEARCH_GROUPS
 

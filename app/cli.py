@@ -85,7 +85,7 @@ def stack_logs(
     if not files:
         console.print("no logs yet")
         raise typer.Exit(1)
-    subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *files])
+    subprocess.run(["tail", f"-n{lines}", *(["-F"] if follow else []), *files], check=False)
 
 
 @stack_app.command("reset")
@@ -140,7 +140,7 @@ def demo(
     base_url = f"http://{settings.api_host}:{settings.api_port}"
     try:
         report = demo_run.wait_until_ready(settings)
-        exited = [child.args[3] for child in children if child.poll() is not None]
+        exited = [name for name, child in children.items() if child.poll() is not None]
         if not report.get("ready") or exited:
             console.print_json(data=report)
             console.print(f"[red]not ready; exited: {exited or 'none'}[/]")
@@ -150,12 +150,12 @@ def demo(
         asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
         console.print(f"[green]API on {base_url} (docs at /docs); worker running. Ctrl-C stops both.[/]")
         if not exit_when_done:
-            for child in children:
+            for child in children.values():
                 child.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        demo_run.stop(children)
+        demo_run.stop(children.values())
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -166,7 +166,7 @@ def test(
     """Bring the stack up (if needed) and run the whole test suite; extra arguments go to pytest."""
     stack_up(skip_bootstrap=False)
     try:
-        code = subprocess.run([sys.executable, "-m", "pytest", *ctx.args]).returncode
+        code = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], check=False).returncode
     finally:
         if down_after:
             stack_down()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import typer
-
 from rich.console import Console
 
 from app.builder import open_stores

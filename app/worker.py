@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
 
@@ -49,8 +50,9 @@ def create_worker(settings: Settings) -> faust.App:
                           sweep_batch=settings.expiry_sweep_batch)
     add_task(worker, "relay_outbox", log, relay_to_kafka, stores.mysql, worker_brokers(worker))
 
-    @worker.on_before_shutdown.connect
-    async def close_stores(app: faust.App, **kwargs: object) -> None:
+    # mode types signal handlers with a subscripted TypeVar that no handler can match.
+    @worker.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_stores(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         await stores.aclose()
 
     return worker

@@ -31,12 +31,21 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import bindparam, text
 
 from app.builder import open_stores
-from bench.checkout_data import (PINCODE, SIZE_CLASS, buyers, fastest_warehouse, remove_run, set_deadlines,
-                                 stocked_items, unpaid_orders)
+from bench.checkout_data import (
+    PINCODE,
+    SIZE_CLASS,
+    buyers,
+    fastest_warehouse,
+    remove_run,
+    set_deadlines,
+    stocked_items,
+    unpaid_orders,
+)
 from bench.harness import report, summary
 from infra.settings import get_settings
 from orders.agents import listen_for_expiries, sweep
@@ -46,7 +55,8 @@ BASELINE_PREFIX = "bench-window:"
 
 
 def running_workers() -> list[str]:
-    found = subprocess.run(["pgrep", "-af", "app.cli worker"], capture_output=True, text=True).stdout.splitlines()
+    found = subprocess.run(["pgrep", "-af", "app.cli worker"], capture_output=True, text=True,
+                           check=False).stdout.splitlines()
     return [line for line in found if "pgrep" not in line]
 
 
@@ -78,7 +88,8 @@ async def redis_alone(redis, count: int, spread: float, max_wait: float) -> dict
     run, step = uuid.uuid4().hex[:8], spread / count
     first = time.time() + lead_seconds(count)
     context = multiprocessing.get_context("spawn")
-    ready, out = context.Event(), tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as made:
+        ready, out = context.Event(), made.name
     windows_db = redis.connection_pool.connection_kwargs.get("db", 0)
     child = context.Process(target=record_expired, args=(f"__keyevent@{windows_db}__:expired", count,
                                                          first + spread + max_wait, ready, out))
@@ -91,8 +102,7 @@ async def redis_alone(redis, count: int, spread: float, max_wait: float) -> dict
         await pipe.execute()
     margin = first - time.time()
     await asyncio.to_thread(child.join)
-    with open(out) as arrived_file:
-        arrived = json.load(arrived_file)
+    arrived = json.loads(await asyncio.to_thread(Path(out).read_text))
     os.unlink(out)
     late = [arrived[key] - (first + int(key.rsplit(":", 1)[1]) * step) for key in arrived if f":{run}:" in key]
     return {"keys": count, "events that never came": count - len(late), "keys all set before the first deadline by (s)":

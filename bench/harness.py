@@ -24,19 +24,20 @@ def api_and_worker(settings: Settings, workers: int = 1):
     """Run `shop serve` and `shop worker` as separate processes, as in production, until the block ends; yields the
     API's URL and the processes' ids by name."""
     cli = [sys.executable, "-m", "app.cli"]
-    logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
-    children = [subprocess.Popen([*cli, "serve"], stdout=logs, stderr=logs)]
-    children += [subprocess.Popen([*cli, "worker", "--log-level", "warn"], stdout=logs, stderr=logs) for _ in range(workers)]
-    try:
-        wait_ready(settings)
-        time.sleep(8)  # the worker joins its consumer groups after the API is ready
-        pids = {"API server": children[0].pid, **{f"worker {n}": c.pid for n, c in enumerate(children[1:], 1)}}
-        yield f"http://{settings.api_host}:{settings.api_port}", pids
-    finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=30)
+    with open(settings.stack_dir / "logs" / "bench-processes.log", "ab") as logs:
+        children = [subprocess.Popen([*cli, "serve"], stdout=logs, stderr=logs)]
+        children += [subprocess.Popen([*cli, "worker", "--log-level", "warn"], stdout=logs, stderr=logs)
+                     for _ in range(workers)]
+        try:
+            wait_ready(settings)
+            time.sleep(8)  # the worker joins its consumer groups after the API is ready
+            pids = {"API server": children[0].pid, **{f"worker {n}": c.pid for n, c in enumerate(children[1:], 1)}}
+            yield f"http://{settings.api_host}:{settings.api_port}", pids
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                child.wait(timeout=30)
 
 
 @contextmanager
@@ -44,15 +45,16 @@ def api_server(settings: Settings, env: dict[str, str] | None = None, workers: i
     """One `shop serve` (with `workers` uvicorn processes) on a free loopback port, until the block ends; yields its
     URL and process id (its workers are that process's children)."""
     port = free_port()
-    logs = open(settings.stack_dir / "logs" / "bench-processes.log", "ab")
-    child = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                              "--workers", str(workers)], stdout=logs, stderr=logs, env={**os.environ, **(env or {})})
-    try:
-        wait_ready(settings, f"http://127.0.0.1:{port}")
-        yield f"http://127.0.0.1:{port}", child.pid
-    finally:
-        child.terminate()
-        child.wait(timeout=30)
+    with open(settings.stack_dir / "logs" / "bench-processes.log", "ab") as logs:
+        child = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                  "--workers", str(workers)], stdout=logs, stderr=logs,
+                                 env={**os.environ, **(env or {})})
+        try:
+            wait_ready(settings, f"http://127.0.0.1:{port}")
+            yield f"http://127.0.0.1:{port}", child.pid
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
 
 
 def free_port() -> int:
@@ -107,7 +109,7 @@ async def closed_loop(clients: int, seconds: float, attempt: Callable[[int], Awa
 def stack_pids(settings: Settings) -> dict[str, int]:
     """Process ids of the stack's running services, by name."""
     out = subprocess.run([sys.executable, "-m", "app.cli", "stack", "status", "--json"], capture_output=True,
-                         text=True)
+                         text=True, check=False)
     return {row["name"]: row["pid"] for row in json.loads(out.stdout or "[]") if row.get("pid")}
 
 
@@ -123,7 +125,8 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
             used[name] = sum(p.cpu_times().user + p.cpu_times().system for p in family)
         except psutil.Error:
             pass
-    ticks = [int(n) for n in open("/proc/stat").readline().split()[1:]]
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
     used["machine"] = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
     return used
 
@@ -152,7 +155,7 @@ def cpu_figures(spent: dict[str, float], count: int, unit: str, seconds: float, 
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict:

@@ -16,7 +16,8 @@ async def server_counters(conn) -> Counter:
     clients send (COMMIT and ROLLBACK included); it leaves out COM_PING, which is how the pool checks a connection
     that sat idle, so pings are not in these figures."""
     async with conn.cursor() as cursor:
-        await cursor.execute("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ", ".join(f"'{c}'" for c in COUNTERS))
+        names = ", ".join(f"'{c}'" for c in COUNTERS)
+        await cursor.execute(f"SHOW GLOBAL STATUS WHERE Variable_name IN ({names})")
         return Counter({name: int(value) for name, value in await cursor.fetchall()})
 
 

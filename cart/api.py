@@ -9,8 +9,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 
-from cart.service import (MAX_QUANTITY, MIN_QUANTITY, InvalidQuantity, ItemNotFound, ListFull, NotInCart,
-                          NotInWishlist, UnknownShopper, check_quantity, priced_cart, wishlist_view)
+from cart.service import (
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    InvalidQuantity,
+    ItemNotFound,
+    ListFull,
+    NotInCart,
+    NotInWishlist,
+    UnknownShopper,
+    check_quantity,
+    priced_cart,
+    wishlist_view,
+)
 from cart.store import CartStore
 from identity.api import Shopper
 from infra.errors import ApiError
@@ -67,7 +78,7 @@ async def item_store(request: Request):
 
 Carts = Annotated[CartStore, Depends(cart_store)]
 Items = Annotated[Any, Depends(item_store)]
-NOT_FOUND = {404: {"description": "unknown or deleted item, or not in the list"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown or deleted item, or not in the list"}}
 
 
 @router.get("/cart", response_model=CartView)

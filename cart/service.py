@@ -78,7 +78,8 @@ def cart_change(previous: int, quantity: int) -> CartEventType | None:
 def priced_cart(lines: list[Line], items: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The cart with each line at its item's current price; lines whose item is gone are shown unavailable and
     left out of the totals. `total` is null when the available lines are in more than one currency."""
-    shown, sums = [], {}
+    shown: list[dict[str, Any]] = []
+    sums: dict[str, Decimal] = {}
     for line in lines:
         item = items.get(line.item_id)
         entry = {"item_id": line.item_id, "quantity": line.quantity, "added_at": rfc3339(line.added_at),

@@ -8,13 +8,23 @@ from datetime import UTC, datetime
 from sqlalchemy import column, delete, func, insert, select, table, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cart.events import CART_TOPIC, WISHLIST_TOPIC, CartEvent, WishlistEvent
-from cart.service import (MAX_CART_LINES, MAX_WISHLIST_ITEMS, Line, NotInCart, NotInWishlist, UnknownShopper,
-                          cart_change, check_quantity, check_room)
+from cart.events import CART_TOPIC, WISHLIST_TOPIC, CartEvent, CartEventType, WishlistEvent, WishlistEventType
+from cart.service import (
+    MAX_CART_LINES,
+    MAX_WISHLIST_ITEMS,
+    Line,
+    NotInCart,
+    NotInWishlist,
+    UnknownShopper,
+    cart_change,
+    check_quantity,
+    check_room,
+)
 from cart.tables import CartLine, WishlistItem
 from infra.outbox import add_event, add_events
 
-cart_table, wishlist_table = CartLine.__table__, WishlistItem.__table__
+cart_table = CartLine.metadata.tables[CartLine.__tablename__]
+wishlist_table = WishlistItem.metadata.tables[WishlistItem.__tablename__]
 shoppers = table("users", column("user_id"))
 
 
@@ -117,17 +127,17 @@ def _line_of(table_, user_id: str, item_id: str) -> tuple:
 
 
 async def _count(db: AsyncConnection, table_, user_id: str) -> int:
-    return await db.scalar(select(func.count()).select_from(table_).where(table_.c.user_id == user_id))
+    return await db.scalar(select(func.count()).select_from(table_).where(table_.c.user_id == user_id)) or 0
 
 
-async def _cart_event(db: AsyncConnection, change: str, user_id: str, item_id: str, quantity: int,
+async def _cart_event(db: AsyncConnection, change: CartEventType, user_id: str, item_id: str, quantity: int,
                       previous: int) -> None:
     event = CartEvent(type=change, user_id=user_id, item_id=item_id, quantity=quantity, previous_quantity=previous,
                       at=datetime.now(UTC))
     await add_event(db, CART_TOPIC, user_id, event)
 
 
-async def _wishlist_event(db: AsyncConnection, change: str, user_id: str, item_id: str) -> None:
+async def _wishlist_event(db: AsyncConnection, change: WishlistEventType, user_id: str, item_id: str) -> None:
     await add_event(db, WISHLIST_TOPIC, user_id, WishlistEvent(type=change, user_id=user_id, item_id=item_id,
                                                                at=datetime.now(UTC)))
 

@@ -14,8 +14,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity.service import (EMAIL_PATTERN, MIN_PASSWORD_LENGTH, PINCODE_PATTERN, EmailTaken, InvalidToken,
-                              hash_password, issue_token, normalised_email, password_matches, token_subject)
+from identity.service import (
+    EMAIL_PATTERN,
+    MIN_PASSWORD_LENGTH,
+    PINCODE_PATTERN,
+    EmailTaken,
+    InvalidToken,
+    hash_password,
+    issue_token,
+    normalised_email,
+    password_matches,
+    token_subject,
+)
 from identity.store import UserStore
 from infra.errors import ApiError
 
@@ -39,9 +49,9 @@ class SignUp(BaseModel):
 class ProfileChange(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: Name = None
-    default_pincode: Pincode = None
-    password: Password = None
+    name: Name | None = None
+    default_pincode: Pincode | None = None
+    password: Password | None = None
 
 
 class Profile(BaseModel):
@@ -152,7 +162,9 @@ async def log_in(form: Annotated[tuple[str, str], Depends(password_form)], store
                  auth: Auth) -> dict[str, str]:
     username, password = form
     found = await store.credentials(normalised_email(username))
-    if not await asyncio.to_thread(password_matches, password, found[1] if found else None):
+    # An unknown e-mail spends the same hashing time as a wrong password.
+    matched = await asyncio.to_thread(password_matches, password, found[1] if found else None)
+    if found is None or not matched:
         raise ApiError(401, "invalid_credentials", "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"})
     return {"access_token": issue_token(found[0], secret=secret, minutes=auth.token_minutes, now=datetime.now(UTC)),
             "token_type": "bearer"}

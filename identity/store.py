@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.service import EmailTaken
 from identity.tables import User
 
-users = User.__table__
+users = User.metadata.tables[User.__tablename__]
 PROFILE_COLUMNS = (users.c.user_id, users.c.email, users.c.name, users.c.default_pincode, users.c.created_at,
                    users.c.updated_at)
 

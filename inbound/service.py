@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
-from inbound.events import ItemFields, ItemRecord, RejectedRecord, SizeClass, StockLine
+from inbound.events import ItemFields, ItemRecord, Operation, RejectedRecord, SizeClass, StockLine
 from inbound.parse import Unparsable
 
 # Fixed forever: item ids derive from it, so changing it would give every item a new id.
@@ -39,7 +40,7 @@ def _matching(pattern: str, meaning: str):
 
 def _not_bool(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
+        raise ValueError("must be a number, not a boolean")  # noqa: TRY004 (pydantic reports only ValueError)
     return value
 
 
@@ -78,7 +79,7 @@ Stock = Annotated[list[StockLine], Field(max_length=1000), AfterValidator(_one_l
 class RecordInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    op: str = "upsert"
+    op: Operation = "upsert"
     sku: Sku
     version: Version | None = None
 
@@ -190,7 +191,7 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _describe(problem: dict[str, Any]) -> str:
+def _describe(problem: ErrorDetails) -> str:
     where = ".".join(str(part) for part in problem["loc"]) or "record"
     message = "unknown field" if problem["type"] == "extra_forbidden" else problem["msg"]
     return f"{where}: {message.removeprefix('Value error, ')}"

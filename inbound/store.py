@@ -16,7 +16,7 @@ from inbound.service import Verdict, key_hash
 from inbound.tables import Feed, FeedRecord, Seller
 from item_service.events import RecordOutcome
 
-sellers, feeds, records = Seller.__table__, Feed.__table__, FeedRecord.__table__
+sellers, feeds, records = (Seller.metadata.tables[table.__tablename__] for table in (Seller, Feed, FeedRecord))
 
 
 class FeedStore:

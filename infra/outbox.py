@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, text
@@ -19,6 +20,12 @@ HOLDS_LOCK = text("SELECT IS_USED_LOCK(:n) <=> CONNECTION_ID()")
 INSERT_EVENT = text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)")  # built once: a hot path
 
 
+class Identified(Protocol):
+    """An event record with its own id field (the folders' events carry one, so consumers can drop duplicates)."""
+
+    event_id: str | None
+
+
 async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseModel | dict[str, Any]) -> str:
     """Queue `event` for `topic`; it is published only if the surrounding transaction commits. Returns its event_id."""
     event_id, payload = _payload(event)
@@ -26,7 +33,7 @@ async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseMode
     return event_id
 
 
-async def add_events(conn: AsyncConnection, events: list[tuple[str, str, BaseModel]]) -> None:
+async def add_events(conn: AsyncConnection, events: Sequence[tuple[str, str, BaseModel]]) -> None:
     """Queue many `(topic, key, event)` in one multi-row insert, in the caller's transaction."""
     if events:
         await conn.execute(INSERT_EVENT, [{"t": topic, "k": key, "p": _payload(event)[1]} for topic, key, event in events])
@@ -36,9 +43,11 @@ def _payload(event: BaseModel | dict[str, Any]) -> tuple[str, str]:
     """The event's id (a new one when it has none) and its JSON."""
     if isinstance(event, BaseModel) and "event_id" in type(event).model_fields:
         # Serialised by pydantic-core in one step: the sweeper writes hundreds of these per transaction.
-        if not event.event_id:
-            event = event.model_copy(update={"event_id": uuid.uuid4().hex})
-        return event.event_id, event.model_dump_json()
+        event_id = cast(Identified, event).event_id
+        if not event_id:
+            event_id = uuid.uuid4().hex
+            event = event.model_copy(update={"event_id": event_id})
+        return event_id, event.model_dump_json()
     payload = event.model_dump(mode="json") if isinstance(event, BaseModel) else dict(event)
     payload["event_id"] = payload.get("event_id") or uuid.uuid4().hex
     return payload["event_id"], json.dumps(payload, default=str)

@@ -17,8 +17,7 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import (add_consumer, consume_batches, dead_letter_records, first_error, send_all, text,
-                            until_done)
+from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all, text, until_done
 from item_service import service
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
 from item_service.store import ItemStore

@@ -31,10 +31,10 @@ class LoadReport:
     def lines(self) -> list[str]:
         return [
             f"loaded {self.path}",
-            f"{self.warehouses} warehouses, {self.pincodes} pincodes ({self.serviceable_pincodes} serviceable), "
-            f"{self.routes} routes",
-            f"{self.pairs:,} warehouse x pincode routes: computed in {self.compute_seconds:.2f}s, "
-            f"written to Redis in {self.write_seconds:.2f}s",
+            (f"{self.warehouses} warehouses, {self.pincodes} pincodes ({self.serviceable_pincodes} serviceable), "
+             f"{self.routes} routes"),
+            (f"{self.pairs:,} warehouse x pincode routes: computed in {self.compute_seconds:.2f}s, "
+             f"written to Redis in {self.write_seconds:.2f}s"),
         ]
 
 

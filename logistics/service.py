@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from inbound.events import SIZE_CLASSES, SizeClass
 
@@ -98,7 +99,7 @@ def parse_network(data: Any) -> Network:
     return network
 
 
-def _describe(detail: dict) -> str:
+def _describe(detail: ErrorDetails) -> str:
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]).lstrip(".")
     value = detail.get("input")
     shown = f" (got {value!r})" if isinstance(value, str | int | float) and detail["type"] != "missing" else ""

@@ -76,9 +76,10 @@ class ServiceabilityStore:
                     by_size[size][warehouse_id] = hours
         return by_size
 
-    async def serviceability(self, item_warehouses: list[str], size_class: str, pincode: str) -> DeliveryEstimate:
+    async def serviceability(self, item_warehouses: list[str], size_class: str | None,
+                             pincode: str) -> DeliveryEstimate:
         """Whether an item of `size_class` stocked in `item_warehouses` reaches `pincode`, how soon, and from where."""
-        etas = (await self.deliverable_from(pincode)).get(size_class, {})
+        etas = (await self.deliverable_from(pincode)).get(size_class, {}) if size_class else {}
         return fastest_warehouse(etas, item_warehouses)
 
     async def warehouses(self) -> list[dict]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notifications.service import Contact, Notification
 from notifications.tables import SentNotification, users
 
-sent = SentNotification.__table__
+sent = SentNotification.metadata.tables[SentNotification.__tablename__]
 
 
 class NotificationStore:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Protocol
 
 from orders import service
 from orders.payment_store import PaymentStore
@@ -16,13 +17,25 @@ from orders.store import DuplicateIdempotencyKey, NewOrder, OrderStore
 from orders.windows import PaymentWindows
 
 
+class ItemLookup(Protocol):
+    """What checkout needs of the item store (item_service's `ItemStore`)."""
+
+    async def get_many(self, ids: list[str]) -> list[dict]: ...
+
+
+class Deliverability(Protocol):
+    """What checkout needs of logistics (`ServiceabilityStore`): size class -> {warehouse_id: eta_hours}."""
+
+    async def deliverable_from(self, pincode: str) -> dict[str, dict[str, float]]: ...
+
+
 @dataclass
 class Checkout:
     orders: OrderStore
     payments: PaymentStore
     windows: PaymentWindows
-    items: object  # item_service.store.ItemStore: get_many(ids)
-    serviceability: object  # logistics.store.ServiceabilityStore: deliverable_from(pincode)
+    items: ItemLookup
+    serviceability: Deliverability
     gateway: PaymentGateway
     window_seconds: int
     late_policy: str
@@ -38,17 +51,17 @@ class Checkout:
         new = NewOrder(user_id, idempotency_key, pincode, self.window_seconds)
         return await self._opened(self.orders.place_from_cart(new, partial(self._quote, pincode)))
 
-    async def settle_payment(self, event: PaymentEvent) -> tuple[str, dict]:
+    async def settle_payment(self, event: PaymentEvent) -> tuple[str, dict | None]:
         step, order = await self.payments.settle_payment(event, self.late_policy)
         await self.windows.close([event.order_id])  # its expiry would only find a settled order
         return step, order
 
-    async def cancel(self, order_id: str, *, user_id: str | None = None, reason: str = "customer") -> dict:
+    async def cancel(self, order_id: str, *, user_id: str | None = None, reason: str = "customer") -> dict | None:
         order = await self.orders.transition(order_id, "cancel", user_id=user_id, reason=reason)
         await self.windows.close([order_id])
         return order
 
-    async def advance(self, order_id: str, action: service.Action) -> dict:
+    async def advance(self, order_id: str, action: service.Action) -> dict | None:
         return await self.orders.transition(order_id, action)
 
     async def expire_due(self, limit: int, order_ids: list[str] | None = None) -> list[dict]:
@@ -83,4 +96,4 @@ class Checkout:
 
 
 def _deadline(order: dict) -> datetime:
-    return datetime.fromisoformat(order["expires_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+    return datetime.fromisoformat(order["expires_at"]).replace(tzinfo=None)

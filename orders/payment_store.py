@@ -29,7 +29,7 @@ class PaymentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def settle_payment(self, event: PaymentEvent, late_policy: str) -> tuple[str, dict]:
+    async def settle_payment(self, event: PaymentEvent, late_policy: str) -> tuple[str, dict | None]:
         """Apply one gateway event exactly once (by event_id); returns what it did and the order as it now stands
         (for a reinstated late payment, the new order)."""
         try:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Literal
 
 from inventory.service import Pick, fastest_stocked
+from orders.events import EventType
 
 
 class UnknownItems(Exception):
@@ -102,7 +103,7 @@ def price_lines(quantities: Mapping[str, int], items: Mapping[str, dict]) -> lis
 
 
 def total(lines: list[PricedLine]) -> Decimal:
-    return sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    return sum((line.unit_price * line.quantity for line in lines), Decimal(0))
 
 
 def plan(lines: list[PricedLine], stock: Mapping[str, Mapping[str, int]],
@@ -137,7 +138,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("SHIPPED", "deliver"): "DELIVERED",
 }
 ACTION_WORDS = {"pay": "paid", "cancel": "cancelled", "ship": "shipped", "deliver": "delivered"}
-EVENT_TYPES = {"PLACED": "order_placed", "CANCELLED": "order_cancelled", "SHIPPED": "order_shipped",
+EVENT_TYPES: dict[str, EventType] = {"PLACED": "order_placed", "CANCELLED": "order_cancelled", "SHIPPED": "order_shipped",
                "DELIVERED": "order_delivered"}
 
 

@@ -106,7 +106,7 @@ class OrderStore:
             return await rows.order_views(conn, found)
 
     async def transition(self, order_id: str, action: service.Action, *, user_id: str | None = None,
-                         reason: str | None = None) -> dict:
+                         reason: str | None = None) -> dict | None:
         """Ship, deliver or cancel (releasing stock, refunding a paid order); anything else is InvalidTransition."""
         async with self.engine.begin() as conn:
             locked = await rows.select_orders(conn, "order_id = :o" + (" AND user_id = :u" if user_id else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from orders.events import OrderEvent, OrderLineSnapshot
+from orders.events import EventType, OrderEvent, OrderLineSnapshot
 
 
 def rfc3339(moment: datetime) -> str:
@@ -29,7 +29,7 @@ def order_view(row: dict, lines: list[dict]) -> dict:
     }
 
 
-def event_of(event_type: str, row: dict, lines: list[dict]) -> OrderEvent:
+def event_of(event_type: EventType, row: dict, lines: list[dict]) -> OrderEvent:
     return OrderEvent(
         type=event_type, order_id=row["order_id"], user_id=row["user_id"], status=row["status"],
         cancel_reason=row["cancel_reason"], pincode=row["pincode"], currency=row["currency"], total=row["total"],

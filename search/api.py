@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from elasticsearch import ConnectionError as IndexUnreachable
 from aiokafka import AIOKafkaProducer
+from elasticsearch import ConnectionError as IndexUnreachable
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from infra.errors import ApiError
+from logistics.cache import DeliverabilityCache
 from search.events import SEARCH_PERFORMED_TOPIC, SearchPerformed
 from search.query import InvalidSearch, SearchParams, SortOrder, check
 from search.service import attribute_name
-from logistics.cache import DeliverabilityCache
 from search.store import SearchIndex
 
 router = APIRouter(tags=["search"])
@@ -64,9 +64,10 @@ async def analytics_producer(request: Request) -> AIOKafkaProducer:
 
 async def search_params(  # async: FastAPI would run a plain function on a thread pool, a hop per search
     request: Request,
+    *,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    category: Annotated[list[str], Query(description="Repeat to match any of several")] = [],
-    brand: Annotated[list[str], Query(description="Repeat to match any of several")] = [],
+    category: Annotated[list[str], Query(default_factory=list, description="Repeat to match any of several")],
+    brand: Annotated[list[str], Query(default_factory=list, description="Repeat to match any of several")],
     min_price: Annotated[Decimal | None, Query(ge=0)] = None,
     max_price: Annotated[Decimal | None, Query(ge=0)] = None,
     pincode: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{5}$")] = None,

@@ -11,6 +11,7 @@ import binascii
 import json
 import re
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -155,7 +156,7 @@ def aggregations(filters: dict[str, dict], attribute_facets: list[str]) -> dict[
 
 
 def facet_aggs(attribute_facets: list[str]) -> dict[str, dict]:
-    ranges = [{"from": low, "to": high} for low, high in zip(PRICE_EDGES, PRICE_EDGES[1:])]
+    ranges = [{"from": low, "to": high} for low, high in pairwise(PRICE_EDGES)]
     aggs = {"category": {"terms": {"field": "category", "size": FACET_SIZE}},
             "brand": {"terms": {"field": "brand", "size": FACET_SIZE}},
             "price": {"range": {"field": "price", "ranges": [*ranges, {"from": PRICE_EDGES[-1]}]}}}

@@ -100,8 +100,8 @@ async def tail(settings):
 
     from aiokafka import TopicPartition
 
-    from infra import connections
     from app.topics import TOPICS
+    from infra import connections
 
     consumers = []
 

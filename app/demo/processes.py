@@ -6,18 +6,20 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 
 import httpx
 
 from infra.settings import Settings
 
 
-def start_api_and_worker(settings: Settings, env: dict[str, str] | None = None) -> list[subprocess.Popen]:
+def start_api_and_worker(settings: Settings, env: dict[str, str] | None = None) -> dict[str, subprocess.Popen]:
+    """The API and the worker as child processes, by command name."""
     cli, env = [sys.executable, "-m", "app.cli"], {**os.environ, **(env or {})}
-    return [
-        subprocess.Popen([*cli, "serve"], env=env),
-        subprocess.Popen([*cli, "worker", "--log-level", "warn"], env=env),
-    ]
+    return {
+        "serve": subprocess.Popen([*cli, "serve"], env=env),
+        "worker": subprocess.Popen([*cli, "worker", "--log-level", "warn"], env=env),
+    }
 
 
 def wait_until_ready(settings: Settings, timeout: float = 60) -> dict:
@@ -36,7 +38,8 @@ def wait_until_ready(settings: Settings, timeout: float = 60) -> dict:
     return report
 
 
-def stop(children: list[subprocess.Popen]) -> None:
+def stop(children: Iterable[subprocess.Popen]) -> None:
+    children = list(children)
     for child in children:
         child.terminate()
     for child in children:

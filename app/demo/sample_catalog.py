@@ -30,7 +30,10 @@ def vendure_products(cache_dir: Path) -> list[dict]:
         out = subprocess.run(["npm", "pack", VENDURE_PACKAGE, "--silent", "--pack-destination", str(cache_dir)],
                              check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         with tarfile.open(cache_dir / out) as tar:
-            csv_path.write_bytes(tar.extractfile(CSV_MEMBER).read())
+            member = tar.extractfile(CSV_MEMBER)
+            if member is None:
+                raise RuntimeError(f"{VENDURE_PACKAGE} no longer ships {CSV_MEMBER}")
+            csv_path.write_bytes(member.read())
     variants, product = [], {}
     for row in csv.DictReader(csv_path.open(encoding="utf-8")):
         row = {key.strip(): (value or "").strip() for key, value in row.items()}

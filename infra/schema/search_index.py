@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 ITEMS_ALIAS_SUFFIX = "items"
 
-ITEMS_TEMPLATE = {
+ITEMS_TEMPLATE: dict[str, Any] = {
     "index_patterns": [],  # filled with "<prefix>-items-*" by items_template()
     "template": {
         "settings": {

@@ -115,7 +115,7 @@ class Kafka:
             return False
         try:
             return asyncio.run(asyncio.wait_for(probe(), 5))
-        except Exception:
+        except Exception:  # noqa: BLE001 (a health probe: any failure means not healthy yet)
             return False
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from infra.stack.service import Launch, StackPaths, run_quiet
 
@@ -59,15 +60,15 @@ class FerretDB:
         try:
             from pymongo import MongoClient
 
-            client = MongoClient(
+            client: MongoClient[dict[str, Any]] = MongoClient(
                 "127.0.0.1", self.port, directConnection=True,
                 serverSelectionTimeoutMS=1500, connectTimeoutMS=1500, socketTimeoutMS=3000,
             )
-        except Exception:
+        except Exception:  # noqa: BLE001 (a health probe: any failure means not healthy yet)
             return False
         try:
             return client.admin.command("ping").get("ok") == 1
-        except Exception:
+        except Exception:  # noqa: BLE001 (a health probe: any failure means not healthy yet)
             return False
         finally:
             client.close()

@@ -21,7 +21,7 @@ class Redis:
     def version(self) -> str:
         if not shutil.which("redis-server"):
             return "not installed"
-        out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+        out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True, check=False).stdout
         return out.split("v=", 1)[-1].split()[0]
 
     def install(self, paths: StackPaths) -> None:
@@ -44,5 +44,5 @@ class Redis:
         try:
             with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2) as client:
                 return bool(client.ping())
-        except Exception:
+        except Exception:  # noqa: BLE001 (a health probe: any failure means not healthy yet)
             return False

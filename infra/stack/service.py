@@ -42,7 +42,8 @@ class Launch:
 class Service(Protocol):
     name: str
     port: int
-    version: str
+    @property
+    def version(self) -> str: ...
     daemon: bool  # False for in-process engines (Spark local mode) that have no process to start
 
     def install(self, paths: StackPaths) -> None:
@@ -69,7 +70,7 @@ def run_quiet(argv: list[str], log: Path, cwd: Path | None = None, env: dict[str
     """Run an install step, appending its output to the service log; raise with the log's tail on failure."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        result = subprocess.run(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        result = subprocess.run(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-30:]
         raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n" + "\n".join(tail))

@@ -43,7 +43,7 @@ class Spark:
 
     def healthy(self) -> bool:
         try:
-            result = subprocess.run([sys.executable, "-c", _TINY_JOB], capture_output=True, timeout=120)
+            result = subprocess.run([sys.executable, "-c", _TINY_JOB], capture_output=True, timeout=120, check=False)
         except subprocess.TimeoutExpired:
             return False
         return result.returncode == 0

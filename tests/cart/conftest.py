@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from infra import connections
 from app.api import create_app
+from infra import connections
 from item_service.service import apply_batch
 from item_service.store import ItemStore
 from tests.conftest import relay_pending

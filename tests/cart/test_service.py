@@ -6,8 +6,17 @@ from datetime import datetime
 
 import pytest
 
-from cart.service import (MAX_CART_LINES, InvalidQuantity, Line, ListFull, cart_change, check_quantity, check_room,
-                          priced_cart, wishlist_view)
+from cart.service import (
+    MAX_CART_LINES,
+    InvalidQuantity,
+    Line,
+    ListFull,
+    cart_change,
+    check_quantity,
+    check_room,
+    priced_cart,
+    wishlist_view,
+)
 
 pytestmark = pytest.mark.unit
 ADDED = datetime(2024, 5, 1, 10, 0, 0)

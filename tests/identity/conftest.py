@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from infra import connections
 from app.api import create_app
+from infra import connections
 
 
 def new_shopper(**fields: Any) -> dict[str, Any]:

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from identity.service import (InvalidToken, hash_password, issue_token, normalised_email, password_matches,
-                              token_subject)
+from identity.service import InvalidToken, hash_password, issue_token, normalised_email, password_matches, token_subject
 
 pytestmark = pytest.mark.unit
 SECRET = "a-test-secret-of-at-least-32-bytes!!"

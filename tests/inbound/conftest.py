@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from inbound.store import FeedStore
 from app.api import create_app
+from inbound.store import FeedStore
 
 
 def item(sku: str, **fields: Any) -> dict[str, Any]:

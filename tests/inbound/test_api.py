@@ -8,9 +8,9 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api import create_app
 from inbound.events import ITEMS_TOPIC, REJECTED_TOPIC
 from inbound.service import item_id_for
-from app.api import create_app
 from tests.inbound.conftest import item, key_header, ndjson, read_matching
 
 pytestmark = pytest.mark.stack

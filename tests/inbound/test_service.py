@@ -30,7 +30,7 @@ def test_item_id_is_stable_per_seller_and_sku():
 
 
 def test_valid_upsert_is_published_with_its_item_id_and_a_two_decimal_price():
-    raw = item("sku-1", price=Decimal("19.9"), currency="inr", attributes={"ram_gb": Decimal("8"), "tags": ["a", 1]})
+    raw = item("sku-1", price=Decimal("19.9"), currency="inr", attributes={"ram_gb": Decimal(8), "tags": ["a", 1]})
 
     record = judge(3, raw, FEED, default_version=42)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from infra import connections
 from app.bootstrap import bootstrap_all
-from infra.schema.search_index import items_alias
 from app.topics import TOPICS
+from infra import connections
+from infra.schema.search_index import items_alias
 
 pytestmark = pytest.mark.stack
 
@@ -77,8 +77,8 @@ async def test_a_renamed_consumer_group_takes_over_the_old_offsets_once(settings
 
     from aiokafka import TopicPartition
 
-    from inbound.events import ITEMS_TOPIC
     from app.bootstrap import take_over_offsets
+    from inbound.events import ITEMS_TOPIC
 
     old, new = f"test-old-{uuid.uuid4().hex[:8]}", f"test-new-{uuid.uuid4().hex[:8]}"
     left = {TopicPartition(ITEMS_TOPIC, 0): 0, TopicPartition(ITEMS_TOPIC, 1): 0}

@@ -47,8 +47,8 @@ def test_topic_names_are_unique_and_partitioned():
 
 
 def test_the_worker_apps_leader_topic_is_created_since_the_app_may_not_declare_topics():
-    from infra.settings import Settings
     from app.worker import APP_ID, create_worker
+    from infra.settings import Settings
 
     worker = create_worker(Settings())
 
@@ -61,7 +61,8 @@ def test_docker_compose_file_is_valid_compose_v2():
 
     compose = shutil.which("docker-compose", path=str(Path(sys.executable).parent)) or "docker-compose"
 
-    result = subprocess.run([compose, "-f", str(compose_file), "config", "--quiet"], capture_output=True, text=True)
+    result = subprocess.run([compose, "-f", str(compose_file), "config", "--quiet"], capture_output=True, text=True,
+                            check=False)
 
     assert result.returncode == 0, result.stderr
 

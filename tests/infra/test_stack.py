@@ -16,7 +16,8 @@ pytestmark = pytest.mark.stack
 
 
 def shop(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def test_status_reports_every_service_healthy(settings):

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from aiokafka import TopicPartition
 
+from app.topics import TOPICS
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
 from infra import connections
-from app.topics import TOPICS
 from inventory.agents import apply_messages, consume
 from inventory.service import FeedStock
 from tests.item_service.conftest import delete, patch, upsert

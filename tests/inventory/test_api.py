@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api import create_app
 from inbound.store import FeedStore
 from infra import connections
-from app.api import create_app
 from item_service.service import apply_batch
 from item_service.store import ItemStore
 from logistics.commands import load_file

@@ -5,8 +5,21 @@ from __future__ import annotations
 import pytest
 
 from inventory import commands
-from inventory.service import (Drift, FeedStock, InvalidStock, Pick, after, availability, check_feed_stock, crossings,
-                               drifts, fastest_stocked, feed_changes, feed_levels, newest_feed_stock)
+from inventory.service import (
+    Drift,
+    FeedStock,
+    InvalidStock,
+    Pick,
+    after,
+    availability,
+    check_feed_stock,
+    crossings,
+    drifts,
+    fastest_stocked,
+    feed_changes,
+    feed_levels,
+    newest_feed_stock,
+)
 
 pytestmark = pytest.mark.unit
 

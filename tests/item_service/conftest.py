@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api import create_app
 from inbound.events import ItemRecord
 from infra import connections
-from app.api import create_app
 from item_service.store import ItemStore
 
 NOW = "2024-05-01T10:00:00.000Z"

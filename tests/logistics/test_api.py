@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from infra import connections
 from app.api import create_app
+from infra import connections
 from logistics.store import ServiceabilityStore
 from tests.logistics.conftest import ALL, load, network
 

@@ -10,7 +10,12 @@ import pytest
 from logistics.commands import SAMPLE_NETWORK, read_network_file
 from logistics.sample.generate import build_network
 from logistics.service import (
-    DeliveryEstimate, InvalidNetwork, fastest_routes, fastest_warehouse, parse_network, stocked_warehouses,
+    DeliveryEstimate,
+    InvalidNetwork,
+    fastest_routes,
+    fastest_warehouse,
+    parse_network,
+    stocked_warehouses,
 )
 from tests.logistics.conftest import ALL, network, network_file
 

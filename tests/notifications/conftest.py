@@ -16,8 +16,8 @@ from aiokafka import TopicPartition
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from infra import connections
 from app.topics import TOPICS
+from infra import connections
 from notifications import agents
 from notifications.channels import build_channels
 from notifications.store import NotificationStore

@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from app.api import create_app
 from identity.service import hash_password, issue_token
 from inbound.events import ItemRecord
 from infra import connections
-from app.api import create_app
 from inventory.store import StockStore
 from item_service.service import upserted
-from orders.payments import SimulatedGateway
 from logistics.commands import load_file
 from logistics.store import ServiceabilityStore
+from orders.payments import SimulatedGateway
 
 PINCODE = "560001"  # Bengaluru: several warehouses of the sample network deliver here
 PASSWORD_HASH = hash_password("not used by these tests")

@@ -42,7 +42,7 @@ async def test_the_expiry_event_names_the_order_whose_window_closed(shop):
     first = asyncio.ensure_future(anext(heard))
     await asyncio.sleep(0.2)  # subscribed
 
-    order, item_id, warehouse_id = await unpaid_order(shop, await shop.buyer())
+    order, _, _ = await unpaid_order(shop, await shop.buyer())
 
     assert await asyncio.wait_for(first, 15) == order["order_id"]
     await heard.aclose()
@@ -113,7 +113,7 @@ async def test_a_late_payment_is_reinstated_as_a_new_placed_order_while_stock_la
 
 async def test_a_late_payment_is_refunded_when_the_stock_is_gone(shop):
     buyer, rival = await shop.buyer(), await shop.buyer()
-    order, item_id, warehouse_id = await unpaid_order(shop, buyer)
+    order, item_id, _ = await unpaid_order(shop, buyer)
     await asyncio.sleep(1.2)
     await shop.state.checkout.expire_due(100, [order["order_id"]])
     assert (await shop.order(rival, [(item_id, 1)])).status_code == 201

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api import create_app
 from inbound.events import ItemRecord
 from infra import connections
-from app.api import create_app
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias
 from logistics.cache import DeliverabilityCache
 from logistics.service import fastest_routes, parse_network

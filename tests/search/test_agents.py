@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from elasticsearch import AsyncElasticsearch
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC

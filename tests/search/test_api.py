@@ -134,7 +134,7 @@ async def test_out_of_stock_items_are_hidden_unless_asked_for(client, catalog, u
 async def test_pincode_leaves_out_undeliverable_items_and_gives_the_fastest_eta(client, catalog, unique_name,
                                                                                 delivery_network):
     await delivery_network(("WA", PINCODE, 10, "small medium"), ("WB", PINCODE, 4, "small large bulky"))
-    both, bulky_a, elsewhere, bulky_b = await catalog(
+    both, _bulky_a, _elsewhere, bulky_b = await catalog(
         record(category=unique_name, size_class="small",
                stock=[{"warehouse_id": "WA", "quantity": 1}, {"warehouse_id": "WB", "quantity": 1}]),
         record(category=unique_name, size_class="bulky", stock=[{"warehouse_id": "WA", "quantity": 1}]),

@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from search.query import MOST_WORDS, InvalidSearch, SearchParams, build_search, check, cursor_token, read_cursor, read_page
+from search.query import (
+    MOST_WORDS,
+    InvalidSearch,
+    SearchParams,
+    build_search,
+    check,
+    cursor_token,
+    read_cursor,
+    read_page,
+)
 
 pytestmark = pytest.mark.unit
 
