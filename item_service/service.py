@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from inbound.events import ItemFields, ItemRecord
@@ -141,13 +141,22 @@ def unstorable(value: Any, path: str = "") -> str | None:
 
 
 def money(price: Decimal, currency: str) -> dict:
-    """The API's money shape plus `price_minor`, the amount in the currency's minor units (paise, cents)."""
+    """The API's money shape plus `price_minor`, the amount in the currency's minor units (paise, cents). A price with
+    more decimals than its currency has is refused, never rounded: the buyer pays the price the search showed."""
     exponent = MINOR_UNIT_EXPONENTS.get(currency.upper(), 2)
-    try:
-        amount = price.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
-    except InvalidOperation:  # more digits than the decimal context holds
-        raise Refused(f"price {price} cannot be expressed in {currency} minor units") from None
+    amount = _exact_amount(price, exponent)
+    if amount is None:
+        raise Refused(f"price {price} cannot be expressed in {currency} minor units")
     return {"price": {"amount": f"{amount:f}", "currency": currency}, "price_minor": int(amount.scaleb(exponent))}
+
+
+def _exact_amount(price: Decimal, exponent: int) -> Decimal | None:
+    """`price` written with `exponent` decimals, or None when that would round it."""
+    try:
+        amount = price.quantize(Decimal(1).scaleb(-exponent))
+    except InvalidOperation:  # more digits than the decimal context holds
+        return None
+    return amount if amount == price else None
 
 
 def dead_lettered(feed_id: str, index: int, item_id: str, reason: str) -> RecordOutcome:

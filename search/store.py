@@ -30,9 +30,14 @@ class SearchIndex:
         self.rebuilding_alias = f"{alias}-reindexing"
 
     async def apply_records(self, records: list[ItemRecord]) -> dict[int, str]:
-        """Applies feed records in one bulk request; returns {position: reason} of the records the index refused."""
+        """Applies feed records in one bulk request, each item's in version order; returns {position: reason} of the
+        records refused, by the rules of the item store (see service.refusal) or by the index."""
         now = _now()
-        return await self._update(service.APPLY_RECORD, [(r.item_id, service.record_change(r, now)) for r in records])
+        refused = {position: reason for position, record in enumerate(records) if (reason := service.refusal(record))}
+        order = [position for position in service.in_version_order(records) if position not in refused]
+        changes = [(records[p].item_id, service.record_change(records[p], now)) for p in order]
+        refused_here = await self._update(service.APPLY_RECORD, changes)
+        return refused | {order[change]: reason for change, reason in refused_here.items()}
 
     async def apply_stock(self, events: list[StockChanged]) -> dict[int, str]:
         now = _now()
@@ -140,6 +145,8 @@ def _refusals(response: dict, per_target: int) -> dict[int, str]:
         if status >= 400:
             error = outcome.get("error") or {}
             cause = error.get("caused_by") or {}
+            while cause.get("caused_by"):  # a script that refuses a record says why in the innermost cause
+                cause = cause["caused_by"]
             reason = f"{error.get('type')}: {error.get('reason')} {cause.get('reason') or ''}"
             refused[position % per_target] = reason.strip()
     return refused
