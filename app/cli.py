@@ -173,6 +173,16 @@ def test(
     raise typer.Exit(code)
 
 
+@app.command()
+def lint() -> None:
+    """The checks that need no services: `ruff check` and `mypy` over the whole project (configured in pyproject.toml)."""
+    checks = [[sys.executable, "-m", "ruff", "check", "."], [sys.executable, "-m", "mypy"]]
+    failed = [check[2] for check in checks if subprocess.run(check, check=False).returncode != 0]
+    if failed:
+        console.print(f"[red]failed: {', '.join(failed)}[/]")
+        raise typer.Exit(1)
+
+
 def _status_table(rows: list[launcher.ServiceStatus]) -> Table:
     table = Table("service", "version", "port", "pid", "healthy", "resident memory")
     for row in rows:

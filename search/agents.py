@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from functools import partial
 
 from elasticsearch import TransportError
@@ -50,7 +51,7 @@ async def index_and_publish(record_type: type[BaseModel], apply: Apply, dead_let
     await send_all(producer, dead_letter_records(dead_letter_topic, dead, consumer="search"))
 
 
-async def index_messages(record_type: type[BaseModel], apply: Apply, messages: list) -> list[tuple[object, str]]:
+async def index_messages(record_type: type[BaseModel], apply: Apply, messages: list) -> list[tuple[Any, str]]:
     """Index one batch; returns the messages that cannot be indexed, with their reasons."""
     parsed, dead = [], []
     for message in messages:
@@ -67,7 +68,7 @@ async def until_applied(apply: Apply, records: list) -> dict[int, str]:
     """Retries while Elasticsearch is unavailable, never giving up: moving on would lose the batch."""
     retrying = AsyncRetrying(retry=retry_if_exception(_unavailable), wait=wait_exponential_jitter(multiplier=0.5, max=30),
                              before_sleep=lambda state: log.warning("index unavailable, retrying: %r",
-                                                                    state.outcome.exception()))
+                                                                    state.outcome and state.outcome.exception()))
     async for attempt in retrying:
         with attempt:
             return await apply(records)

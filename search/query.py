@@ -157,9 +157,9 @@ def aggregations(filters: dict[str, dict], attribute_facets: list[str]) -> dict[
 
 def facet_aggs(attribute_facets: list[str]) -> dict[str, dict]:
     ranges = [{"from": low, "to": high} for low, high in pairwise(PRICE_EDGES)]
-    aggs = {"category": {"terms": {"field": "category", "size": FACET_SIZE}},
-            "brand": {"terms": {"field": "brand", "size": FACET_SIZE}},
-            "price": {"range": {"field": "price", "ranges": [*ranges, {"from": PRICE_EDGES[-1]}]}}}
+    aggs: dict[str, dict] = {"category": {"terms": {"field": "category", "size": FACET_SIZE}},
+                             "brand": {"terms": {"field": "brand", "size": FACET_SIZE}},
+                             "price": {"range": {"field": "price", "ranges": [*ranges, {"from": PRICE_EDGES[-1]}]}}}
     for name in attribute_facets:
         aggs[f"attr.{name}"] = {"terms": {"field": f"attributes.{name}", "size": FACET_SIZE}}
     return aggs
