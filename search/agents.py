@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 from functools import partial
+from typing import Any
 
 from elasticsearch import TransportError
 from pydantic import BaseModel, ValidationError
