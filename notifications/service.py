@@ -1,10 +1,14 @@
-"""Who hears about an order event, on which channels, and what the message says (pure rules, no I/O)."""
+"""Who hears about an order event, on which channels, and what the message says; which failures to notify are worth
+retrying (pure rules, no I/O)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+
+import aiosmtplib
+from sqlalchemy import exc as sql
 
 from orders.events import OrderEvent, OrderLineSnapshot
 
@@ -33,6 +37,37 @@ class Undeliverable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def retrying_can_help(error: BaseException) -> bool:
+    """Whether `error`, raised while notifying, is the world around the message being away, slow, busy or misconfigured
+    (the same for every message: wait it out), rather than something wrong with this message (refuse it for good).
+
+    Retried: connections refused or reset, timeouts, SMTP 4xx anywhere, an SMTP 5xx before any recipient is named
+    (greeting, HELO, our sender: the server refuses us, not this message), MySQL errors other than refusing the values.
+    Not retried: a header the e-mail library refuses (ValueError, and so UnicodeError and email's HeaderDefect), an
+    e-mail the library cannot parse (email.errors.MessageError), a recipient or a message the server refuses with 5xx,
+    an extension the message needs and the server lacks (SMTPUTF8), values MySQL refuses to store, and anything
+    unexpected: a bug that would fail this message again is dead-lettered rather than stall every message behind it."""
+    if isinstance(error, Undeliverable | aiosmtplib.SMTPNotSupported):
+        return False
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return not all(recipient.code >= 500 for recipient in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        return error.code < 500
+    if isinstance(error, sql.DataError | sql.IntegrityError):
+        return False
+    return isinstance(error, OSError | EOFError | aiosmtplib.SMTPException | sql.DBAPIError | sql.TimeoutError
+                      | sql.DisconnectionError)
+
+
+def refusal_reason(error: BaseException) -> str:
+    """What a dead letter says about a failure that retrying cannot fix."""
+    if isinstance(error, Undeliverable):
+        return error.reason
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return f"{type(error).__name__}: {error.code} {error.message}"
+    return f"{type(error).__name__}: {error}"
 
 
 @dataclass(frozen=True)

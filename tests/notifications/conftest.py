@@ -24,6 +24,7 @@ from notifications.store import NotificationStore
 from orders.events import ORDERS_TOPIC, OrderEvent, OrderLineSnapshot
 
 REFUSED_DOMAIN = "refused.example"  # the test SMTP server answers 550 for every address there
+REFUSED_SENDER_DOMAIN = "refused-sender.example"  # ... and 553 to a sender there
 
 
 def order_event(type: str = "order_placed", *, user_id: str = "u-unknown", **fields: Any) -> OrderEvent:
@@ -55,8 +56,10 @@ async def eventually(check, timeout: float = 60) -> Any:
     raise AssertionError(f"not true within {timeout}s")
 
 
-async def publish(producer, event: OrderEvent) -> None:
-    await producer.send_and_wait(ORDERS_TOPIC, key=event.order_id.encode(), value=event.model_dump_json().encode())
+async def publish(producer, event: OrderEvent, *, key: str | None = None) -> None:
+    """Publishes keyed by the order, or by `key` (to put it behind another event on the same partition)."""
+    await producer.send_and_wait(ORDERS_TOPIC, key=(key or event.order_id).encode(),
+                                 value=event.model_dump_json().encode())
 
 
 class Inbox:
@@ -64,6 +67,13 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address.endswith("@" + REFUSED_SENDER_DOMAIN):
+            return "553 5.7.1 sender not allowed"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.endswith("@" + REFUSED_DOMAIN):

@@ -7,10 +7,13 @@ import asyncio
 import json
 import logging
 
+import aiosmtplib
 import pytest
+from sqlalchemy import exc as sql
 
 from notifications.agents import until_notified
-from notifications.channels import build_channels
+from notifications.channels import build_channels, log_channel
+from notifications.store import NotificationStore
 from orders.events import ORDERS_DLQ_TOPIC, ORDERS_TOPIC
 from tests.conftest import next_matching
 from tests.notifications.conftest import eventually, free_port, insert_user, order_event, publish
@@ -132,3 +135,72 @@ async def test_while_the_smtp_server_is_away_the_log_goes_out_and_the_email_is_r
     assert len(await notification_store.already_sent(event.event_id)) == 3  # the shopper's and the sellers' log lines
     notifying.cancel()
     await asyncio.gather(notifying, return_exceptions=True)
+
+
+async def test_a_stored_name_with_a_newline_is_dead_lettered_and_the_next_shopper_still_gets_mail(
+        notifier, producer, tail, shopper, notification_store, unique_name):
+    dlq = await tail(ORDERS_DLQ_TOPIC)
+    # Stored before names were checked at sign-up: straight into MySQL, past the API.
+    broken = {"user_id": unique_name, "email": f"stored-{unique_name}@shopper.example", "name": "Asha\nRao"}
+    await insert_user(notification_store, broken)
+    stuck = order_event("order_placed", user_id=broken["user_id"])
+    after = order_event("order_placed", user_id=shopper["user_id"])
+
+    await publish(producer, stuck)
+    await publish(producer, after, key=stuck.order_id)  # on the same partition, right behind it
+
+    letter = json.loads((await next_matching(dlq, from_notifications(stuck.order_id))).value)
+    assert letter["reason"].startswith(f"email to user:{unique_name}: the e-mail cannot be written: ")
+    assert json.loads(letter["value"])["event_id"] == stuck.event_id and letter["topic"] == ORDERS_TOPIC
+    [mail] = await eventually(lambda: notifier.to(shopper["email"]))
+    assert mail["Subject"] == f"Your order {after.order_id[:8]}… is placed"
+    rows = await eventually(rows_of(notification_store, stuck, 3))
+    assert (f"user:{unique_name}", "email") not in sent_to(rows) and (f"user:{unique_name}", "log") in sent_to(rows)
+
+
+UNBUILDABLE = "Header values may not contain linefeed or carriage return characters"
+
+
+async def test_a_notification_a_channel_cannot_build_is_refused_at_once_and_the_others_go_out(shopper,
+                                                                                              notification_store):
+    async def unbuildable(notification):
+        raise ValueError(UNBUILDABLE)
+
+    event = order_event("order_placed", user_id=shopper["user_id"])
+
+    refusals = await asyncio.wait_for(until_notified(notification_store, {"email": unbuildable, "log": log_channel()},
+                                                     event), timeout=10)
+
+    [refusal] = refusals
+    assert refusal == f"email to user:{shopper['user_id']}: ValueError: {UNBUILDABLE}"
+    assert len(await notification_store.already_sent(event.event_id)) == 3  # the shopper's and the sellers' log lines
+
+
+async def test_a_4xx_from_the_smtp_server_is_retried_until_the_email_goes_out(shopper, notification_store):
+    answers = [aiosmtplib.SMTPRecipientRefused(451, "4.3.0 try again later", shopper["email"])] * 2
+    sent = []
+
+    async def busy_then_fine(notification):
+        if answers:
+            raise answers.pop()
+        sent.append(notification)
+
+    event = order_event("order_placed", user_id=shopper["user_id"])
+
+    refusals = await asyncio.wait_for(until_notified(notification_store, {"email": busy_then_fine}, event), timeout=30)
+
+    assert refusals == [] and len(sent) == 1 and answers == []
+    assert await notification_store.already_sent(event.event_id) == {(f"user:{shopper['user_id']}", "email")}
+
+
+async def test_an_event_whose_notifications_mysql_refuses_to_store_is_refused_not_retried(shopper, mysql):
+    class RefusingStore(NotificationStore):
+        async def record_sent(self, notification):
+            raise sql.DataError("INSERT INTO notifications ...", None, Exception(1406, "Data too long for column"))
+
+    event = order_event("order_delivered", user_id=shopper["user_id"])
+
+    refusals = await asyncio.wait_for(until_notified(RefusingStore(mysql), {"log": log_channel()}, event), timeout=10)
+
+    [refusal] = refusals
+    assert refusal.startswith(f"cannot notify about event {event.event_id}: DataError: ")

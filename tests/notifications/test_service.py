@@ -1,10 +1,21 @@
-"""Who hears about which order event, on which channels, and what the message says."""
+"""Who hears about which order event, on which channels, and what the message says; which failures are worth retrying."""
 
 from __future__ import annotations
 
-import pytest
+from email.errors import HeaderParseError, InvalidHeaderDefect, NonASCIILocalPartDefect
 
-from notifications.service import Contact, enabled_channels, notifications_for
+import aiosmtplib
+import pytest
+from sqlalchemy import exc as sql
+
+from notifications.service import (
+    Contact,
+    Undeliverable,
+    enabled_channels,
+    notifications_for,
+    refusal_reason,
+    retrying_can_help,
+)
 from tests.notifications.conftest import order_event
 
 pytestmark = pytest.mark.unit
@@ -108,3 +119,55 @@ def test_enabled_channels_are_read_from_the_comma_separated_setting():
 def test_an_unknown_channel_is_a_configuration_error():
     with pytest.raises(ValueError, match="sms"):
         enabled_channels("email,sms")
+
+
+def mysql_error(kind: type[sql.DBAPIError], code: int, message: str) -> sql.DBAPIError:
+    return kind("INSERT INTO notifications ...", None, Exception(code, message))
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionRefusedError(111, "Connection refused"), ConnectionResetError(104, "Connection reset by peer"),
+    TimeoutError(), OSError(101, "Network is unreachable"),
+    aiosmtplib.SMTPConnectError("Error connecting to 127.0.0.1 on port 8025"),
+    aiosmtplib.SMTPServerDisconnected("Unexpected EOF received"), aiosmtplib.SMTPReadTimeoutError("Timed out"),
+    aiosmtplib.SMTPRecipientRefused(450, "4.2.1 mailbox busy", "asha@shopper.example"),
+    aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(451, "4.3.0 try later", "asha@shopper.example")]),
+    aiosmtplib.SMTPDataError(421, "4.3.2 shutting down"),
+    aiosmtplib.SMTPSenderRefused(553, "5.7.1 sender not allowed", "orders@shop.localhost"),
+    aiosmtplib.SMTPConnectResponseError(554, "5.3.2 no service here"),
+    aiosmtplib.SMTPHeloError(501, "5.5.4 bad HELO"),
+    mysql_error(sql.OperationalError, 2013, "Lost connection to server during query"),
+    mysql_error(sql.OperationalError, 2003, "Can't connect to MySQL server"),
+    mysql_error(sql.OperationalError, 1205, "Lock wait timeout exceeded"),
+    mysql_error(sql.OperationalError, 1213, "Deadlock found when trying to get lock"),
+    mysql_error(sql.InterfaceError, 0, "connection closed"),
+    sql.TimeoutError("QueuePool limit of size 20 overflow 20 reached"),
+], ids=lambda error: type(error).__name__)
+def test_a_server_away_slow_busy_or_misconfigured_is_worth_retrying(error):
+    assert retrying_can_help(error)
+
+
+@pytest.mark.parametrize("error", [
+    ValueError("Header values may not contain linefeed or carriage return characters"),
+    ValueError("invalid arguments; address parts cannot contain CR or LF"),
+    HeaderParseError("expected addr-spec"), InvalidHeaderDefect("addr-spec local part with no domain"),
+    NonASCIILocalPartDefect("local-part contains non-ASCII characters"),
+    UnicodeEncodeError("ascii", "ä", 0, 1, "ordinal not in range(128)"),
+    Undeliverable("e-mail refused: 550 5.1.1 no such mailbox"),
+    aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such mailbox", "ghost@refused.example"),
+    aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no", "ghost@refused.example")]),
+    aiosmtplib.SMTPDataError(554, "5.6.0 message refused"),
+    aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server"),
+    mysql_error(sql.DataError, 1406, "Data too long for column 'recipient'"),
+    mysql_error(sql.IntegrityError, 1062, "Duplicate entry"),
+    TypeError("unsupported operand type(s)"),
+], ids=lambda error: type(error).__name__)
+def test_what_retrying_cannot_fix_is_not_retried(error):
+    assert not retrying_can_help(error)
+
+
+def test_a_refusal_says_what_was_refused():
+    assert refusal_reason(Undeliverable("e-mail refused: 550 no such mailbox")) == "e-mail refused: 550 no such mailbox"
+    assert refusal_reason(ValueError("Header values may not contain linefeed")) == (
+        "ValueError: Header values may not contain linefeed")
+    assert refusal_reason(aiosmtplib.SMTPDataError(554, "5.6.0 refused")) == "SMTPDataError: 554 5.6.0 refused"
