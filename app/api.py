@@ -13,6 +13,7 @@ from app.builder import open_stores
 from cart import api as cart_api
 from identity import api as identity_api
 from inbound import api as inbound_api
+from infra.body_limit import BodySizeLimit
 from infra.errors import install_error_handlers
 from infra.settings import Settings, get_settings
 from inventory import api as inventory_api
@@ -22,10 +23,13 @@ from orders import api as orders_api
 from search import api as search_api
 
 ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api)
+# The seller feed streams its records (each capped, counted against SHOP_FEED_MAX_RECORDS) and gets a limit of its own.
+SELLER_FEED_PATH = r"/v1/sellers/[^/]+/items"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.refuse_unsafe()  # again: a copy made with `model_copy(update=...)` skipped the settings' validation
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,7 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="shop", version="0.1.0", lifespan=lifespan,
                   description="Storefront search and checkout, seller feed, orders and history.")
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes,
+                       larger=[(SELLER_FEED_PATH, settings.feed_max_body_bytes)])
     app.include_router(health.router)
     for folder_api in ROUTERS:
         app.include_router(folder_api.router)
+    if settings.payment_simulator:  # development only (the settings refuse it elsewhere)
+        app.include_router(orders_api.simulator_router)
     return app

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cart.store import CartStore
 from identity.api import AuthConfig
 from identity.store import UserStore
+from identity.throttle import AttemptLimits, PasswordThrottle
 from inbound.feed import FeedLimits
 from inbound.store import FeedStore
 from infra import connections
@@ -27,14 +28,14 @@ from notifications.service import enabled_channels
 from notifications.store import NotificationStore
 from orders.flows import Checkout
 from orders.payment_store import PaymentStore
-from orders.payments import SimulatedGateway
+from orders.payments import ExternalGateway, PaymentGateway, SimulatedGateway
 from orders.store import OrderStore
 from orders.windows import PaymentWindows
 from search.store import SearchIndex
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
-    from cassandra.cluster import Cluster
+    from cassandra.cluster import Cluster, Session
     from elasticsearch import AsyncElasticsearch
     from pymongo import AsyncMongoClient
     from redis.asyncio import Redis
@@ -48,6 +49,7 @@ class Stores:
         self.settings = settings
         self._closers: list[Callable[[], Awaitable[Any]]] = []
         self._producers_started = False
+        self._cassandra_session: asyncio.Future[Session] | None = None
 
     # --- clients: one of each per process ---
     @cached_property
@@ -80,6 +82,14 @@ class Stores:
         cluster = connections.cassandra(self.settings)
         self._closers.append(lambda: asyncio.to_thread(cluster.shutdown))
         return cluster
+
+    async def cassandra_session(self) -> Session:
+        """The process's one session without a keyspace (readiness, system tables), connected off the event loop once;
+        callers arriving while it connects share that connect, and a failed connect is retried by the next caller."""
+        connecting = self._cassandra_session
+        if connecting is None or (connecting.done() and connecting.exception() is not None):
+            connecting = self._cassandra_session = asyncio.ensure_future(asyncio.to_thread(self.cassandra.connect))
+        return await asyncio.shield(connecting)
 
     @cached_property
     def producer(self) -> AIOKafkaProducer:
@@ -139,9 +149,22 @@ class Stores:
         """The order flows, wired the same way for the API and the worker."""
         windows = PaymentWindows(self.redis, db=self.redis.connection_pool.connection_kwargs.get("db", 0))
         return Checkout(OrderStore(self.mysql), PaymentStore(self.mysql), windows, self.item_store, self.serviceability,
-                        SimulatedGateway(_secret(self.settings.payment_webhook_secret) or ""),
-                        window_seconds=self.settings.payment_window_seconds,
+                        self.payment_gateway, window_seconds=self.settings.payment_window_seconds,
                         late_policy=self.settings.late_payment_policy)
+
+    @cached_property
+    def payment_gateway(self) -> PaymentGateway:
+        """The simulator only when development switched it on (the settings refuse it elsewhere, or without a secret)."""
+        secret = _secret(self.settings.payment_webhook_secret)
+        return SimulatedGateway(secret) if self.settings.payment_simulator and secret else ExternalGateway()
+
+    @cached_property
+    def password_throttle(self) -> PasswordThrottle:
+        limits = AttemptLimits(window_seconds=self.settings.auth_rate_window_seconds,
+                               per_address=self.settings.auth_attempts_per_address,
+                               per_email=self.settings.login_attempts_per_email)
+        return PasswordThrottle(self.redis, limits, concurrency=self.settings.password_hash_concurrency,
+                                queue=self.settings.password_hash_queue)
 
     # --- what routes and consumers are configured with ---
     @cached_property

@@ -7,7 +7,7 @@ Needs the local stack. Starts one `shop serve` process (one uvicorn worker, paym
 touches the run) and drives it over loopback with httpx, or with aiohttp (`--client aiohttp`), whose client spends
 about a twentieth of httpx's CPU per request and so leaves more of a small machine to the server. Two scenarios: many
 items (a random one of `--items` per order) and one hot item (every order on it). The baseline is the bare transaction
-with asyncmy, one connection per client: conditional `UPDATE stock_levels ... quantity >= 1` + `INSERT` of the order
+with asyncmy, one connection per client: conditional `UPDATE stock_levels ... on_hand - reserved >= 1` + `INSERT` of the order
 row + `COMMIT`, same items, same concurrency. Each measured run also reports the CPU each process spent per order and
 the orders/s the machine's cores could sustain at that cost; a last run, `GET /healthz` on the same server, shows what
 the HTTP client, uvicorn and FastAPI alone cost per request.
@@ -42,8 +42,8 @@ from infra.settings import get_settings
 WINDOW_SECONDS = 86_400  # no payment window of the run closes before the run removes its orders
 WARMUP_SECONDS = 3
 
-UPDATE_STOCK = ("UPDATE stock_levels SET quantity = quantity - 1, updated_at = CURRENT_TIMESTAMP "
-                "WHERE item_id = %s AND warehouse_id = %s AND quantity >= 1")
+UPDATE_STOCK = ("UPDATE stock_levels SET reserved = reserved + 1, updated_at = CURRENT_TIMESTAMP "
+                "WHERE item_id = %s AND warehouse_id = %s AND on_hand - reserved >= 1")
 INSERT_ORDER = ("INSERT INTO orders (order_id, user_id, idempotency_key, request_hash, status, pincode, currency, "
                 "total, payment_id, created_at, expires_at, updated_at) VALUES (%s, %s, %s, %s, 'CREATED', %s, 'INR', "
                 "250.00, %s, %s, %s, %s)")

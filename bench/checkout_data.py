@@ -61,9 +61,9 @@ async def stocked_items(stores, prefix: str, count: int, units: int, warehouse_i
         await stores.item_store.write_newer(documents[start:start + CHUNK])
         async with stores.mysql.begin() as conn:
             rows = [{"i": item_id, "w": warehouse_id, "q": units} for item_id in item_ids[start:start + CHUNK]]
-            await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, :q)"),
+            await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, on_hand) VALUES (:i, :w, :q)"),
                                rows)
-            await conn.execute(text("INSERT INTO stock_movements (item_id, warehouse_id, delta, reason) "
+            await conn.execute(text("INSERT INTO stock_movements (item_id, warehouse_id, on_hand_delta, reason) "
                                     "VALUES (:i, :w, :q, 'set')"), rows)
     return item_ids
 
@@ -97,7 +97,7 @@ async def remove_run(stores, user_ids: list[str], item_ids: list[str]) -> dict:
 async def unpaid_orders(mysql, prefix: str, user_ids: list[str], item_ids: list[str], warehouse_id: str,
                         eta_hours: float, count: int) -> list[str]:
     """`count` unpaid one-unit orders, written in bulk as `OrderStore.place` leaves them (the order CREATED, its line,
-    the stock decremented with a `reserve` movement each), without their `order_created` outbox events, and not yet
+    the units reserved with a `reserve` movement each), without their `order_created` outbox events, and not yet
     due: `expires_at` is a day away until `set_deadlines` sets it. The n-th order's idempotency key ends in n."""
     now, order_ids = datetime.now(UTC).replace(tzinfo=None), []
     for start in range(0, count, CHUNK):
@@ -118,10 +118,10 @@ async def unpaid_orders(mysql, prefix: str, user_ids: list[str], item_ids: list[
             await conn.execute(text("INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, "
                                     "title, quantity, unit_price, eta_hours) VALUES (:o, 1, :i, :s, :w, "
                                     "'Bench kettle', 1, 250.00, :eta)"), lines)
-            await conn.execute(text("INSERT INTO stock_movements (item_id, warehouse_id, delta, reason, order_id) "
-                                    "VALUES (:i, :w, -1, 'reserve', :o)"), movements)
-            await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, :w, 0) "
-                                    "ON DUPLICATE KEY UPDATE quantity = quantity - :q"),
+            await conn.execute(text("INSERT INTO stock_movements (item_id, warehouse_id, reserved_delta, reason, "
+                                    "order_id) VALUES (:i, :w, 1, 'reserve', :o)"), movements)
+            await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, on_hand, reserved) "
+                                    "VALUES (:i, :w, 0, :q) ON DUPLICATE KEY UPDATE reserved = reserved + VALUES(reserved)"),
                                [{"i": i, "w": warehouse_id, "q": q} for i, q in reserved.items()])
     return order_ids
 

@@ -222,12 +222,15 @@ async def lateness(mysql, user_ids: list[str]) -> list[float]:
 
 
 async def restocked(mysql, item_ids: list[str], units: int) -> bool:
-    """Every item holds its starting units again, and its movements add up to that."""
+    """Every item holds its starting units again, none reserved, and its movements add up to that."""
     async with mysql.connect() as conn:
-        rows = (await conn.execute(_ids("SELECT s.quantity, (SELECT SUM(delta) FROM stock_movements m "
+        rows = (await conn.execute(_ids("SELECT s.on_hand, s.reserved, (SELECT SUM(on_hand_delta) FROM stock_movements m "
+                                        "WHERE m.item_id = s.item_id AND m.warehouse_id = s.warehouse_id), "
+                                        "(SELECT SUM(reserved_delta) FROM stock_movements m "
                                         "WHERE m.item_id = s.item_id AND m.warehouse_id = s.warehouse_id) "
                                         "FROM stock_levels s WHERE s.item_id IN :ids"), {"ids": item_ids})).all()
-    return len(rows) == len(item_ids) and all(quantity == units == int(moved) for quantity, moved in rows)
+    return len(rows) == len(item_ids) and all(on_hand == units == int(moved) and reserved == int(held) == 0
+                                              for on_hand, reserved, moved, held in rows)
 
 
 async def run(args) -> None:

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from identity.service import (
     EMAIL_PATTERN,
@@ -24,15 +24,19 @@ from identity.service import (
     issue_token,
     normalised_email,
     password_matches,
+    printable_text,
     token_subject,
 )
 from identity.store import UserStore
+from identity.throttle import HashingBusy, PasswordThrottle, TooManyAttempts
 from infra.errors import ApiError
 
 router = APIRouter(prefix="/v1", tags=["shoppers"])
 TOKEN_PATH = "/v1/auth/token"
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Names and e-mail addresses go into e-mail headers: no line breaks, tabs, control or invisible formatting characters.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable_text)]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN), AfterValidator(printable_text)]
 Pincode = Annotated[str, Field(pattern=PINCODE_PATTERN, examples=["560001"])]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
 
@@ -40,7 +44,7 @@ Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 class SignUp(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    email: Email
     name: Name
     password: Password
     default_pincode: Pincode
@@ -83,6 +87,32 @@ async def users(request: Request) -> UserStore:
 
 async def auth_config(request: Request) -> AuthConfig:
     return request.app.state.stores.auth
+
+
+async def password_throttle(request: Request) -> PasswordThrottle:
+    return request.app.state.stores.password_throttle
+
+
+Throttle = Annotated[PasswordThrottle, Depends(password_throttle)]
+T = TypeVar("T")
+# 429 for both (the contract's errors are 4xx): the caller can act on either by retrying after Retry-After seconds.
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "`too_many_attempts` in this window, or password hashing `busy`; retry after Retry-After"}}
+
+
+async def throttled(step: Awaitable[T]) -> T:
+    """`step` (an attempt counted, a password hashed) or the 429 with Retry-After that the throttle asks for."""
+    try:
+        return await step
+    except TooManyAttempts as refusal:
+        raise ApiError(429, "too_many_attempts", str(refusal), headers={"Retry-After": str(refusal.retry_after)})
+    except HashingBusy as busy:
+        raise ApiError(429, "busy", str(busy), headers={"Retry-After": str(busy.retry_after)})
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn takes it from X-Forwarded-For only when the peer is a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 Auth = Annotated[AuthConfig, Depends(auth_config)]
@@ -145,10 +175,12 @@ async def password_form(request: Request) -> tuple[str, str]:
     return username, password
 
 
-@router.post("/users", status_code=201, response_model=Profile, responses={409: {"description": "e-mail taken"}})
-async def sign_up(body: SignUp, store: Users) -> dict[str, Any]:
+@router.post("/users", status_code=201, response_model=Profile,
+             responses={409: {"description": "e-mail taken"}, **THROTTLED})
+async def sign_up(body: SignUp, store: Users, throttle: Throttle, request: Request) -> dict[str, Any]:
     email = normalised_email(body.email)
-    password_hash = await asyncio.to_thread(hash_password, body.password)
+    await throttled(throttle.attempt(client_address(request)))
+    password_hash = await throttled(throttle.hashed(hash_password, body.password))
     try:
         return await store.create(email=email, name=body.name, password_hash=password_hash,
                                   default_pincode=body.default_pincode)
@@ -157,13 +189,14 @@ async def sign_up(body: SignUp, store: Users) -> dict[str, Any]:
 
 
 @router.post("/auth/token", response_model=AccessToken, openapi_extra=TOKEN_FORM,
-             responses={401: {"description": "wrong e-mail or password"}})
+             responses={401: {"description": "wrong e-mail or password"}, **THROTTLED})
 async def log_in(form: Annotated[tuple[str, str], Depends(password_form)], store: Users, secret: Secret,
-                 auth: Auth) -> dict[str, str]:
+                 auth: Auth, throttle: Throttle, request: Request) -> dict[str, str]:
     username, password = form
+    await throttled(throttle.attempt(client_address(request), normalised_email(username)))
     found = await store.credentials(normalised_email(username))
     # An unknown e-mail spends the same hashing time as a wrong password.
-    matched = await asyncio.to_thread(password_matches, password, found[1] if found else None)
+    matched = await throttled(throttle.hashed(password_matches, password, found[1] if found else None))
     if found is None or not matched:
         raise ApiError(401, "invalid_credentials", "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"})
     return {"access_token": issue_token(found[0], secret=secret, minutes=auth.token_minutes, now=datetime.now(UTC)),
@@ -175,11 +208,11 @@ async def my_profile(user_id: Shopper, store: Users) -> dict[str, Any]:
     return _found(await store.profile(user_id), user_id)
 
 
-@router.patch("/users/me", response_model=Profile)
-async def change_my_profile(body: ProfileChange, user_id: Shopper, store: Users) -> dict[str, Any]:
+@router.patch("/users/me", response_model=Profile, responses=THROTTLED)
+async def change_my_profile(body: ProfileChange, user_id: Shopper, store: Users, throttle: Throttle) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     if "password" in changes:
-        changes["password_hash"] = await asyncio.to_thread(hash_password, changes.pop("password"))
+        changes["password_hash"] = await throttled(throttle.hashed(hash_password, changes.pop("password")))
     return _found(await store.update(user_id, changes), user_id)
 
 

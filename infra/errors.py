@@ -20,11 +20,16 @@ class ApiError(Exception):
         self.headers = headers  # e.g. WWW-Authenticate on a 401
 
 
+def error_response(status: int, error: str, detail: str, *, headers: dict[str, str] | None = None,
+                   **extra: Any) -> JSONResponse:
+    """The error shape as a response (also an ASGI app, for middleware that answers before any route)."""
+    return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.error, "detail": exc.detail, **exc.extra}, status_code=exc.status,
-                            headers=exc.headers)
+        return error_response(exc.status, exc.error, exc.detail, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

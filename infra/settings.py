@@ -6,14 +6,25 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_LENGTH = 32  # 256 bits of hex for HS256 and HMAC-SHA256 keys (RFC 7518 3.2), 128 for the admin key
+SECRETS = {"admin_key": "SHOP_ADMIN_KEY", "jwt_secret": "SHOP_JWT_SECRET",
+           "payment_webhook_secret": "SHOP_PAYMENT_WEBHOOK_SECRET"}
+
+
+class UnsafeSettings(RuntimeError):
+    """Settings a process must not start with. Not a ValueError, so pydantic does not echo the input (the secrets)."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOP_", env_file=".env", extra="ignore")
+
+    # `development` (the local stack: `./shop` writes it into a new `.env`) or `production`, the default: outside
+    # development every secret must be set and long, and development-only features (the payment simulator) refuse.
+    environment: Literal["development", "production"] = "production"
 
     # Where `shop stack` keeps data, logs and downloaded artifacts.
     stack_dir: Path = PROJECT_ROOT / ".stack"
@@ -65,11 +76,26 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = 1  # processes of `shop serve`; each holds its own connection pools
     api_access_log: bool = False  # a log line per request costs about as much as a cheap request
+    # Request bodies over this many bytes get 413; the seller feed streams records (each capped, counted against
+    # `feed_max_records`) and has its own, larger, limit.
+    api_max_body_bytes: int = Field(default=1 << 20, ge=1)
+    feed_max_body_bytes: int = Field(default=1 << 30, ge=1)
+    # Argon2 (64 MiB and tens of ms of a core per hash) at once per API process, and callers allowed to wait for a
+    # slot; beyond those, sign-up, login and password change answer 429 `busy` with Retry-After.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_queue: int = Field(default=8, ge=0)
+    # Fixed windows in Redis, shared by every API process: sign-ups and logins per client address, logins per e-mail.
+    auth_rate_window_seconds: int = Field(default=60, ge=1)
+    auth_attempts_per_address: int = Field(default=30, ge=1)
+    login_attempts_per_email: int = Field(default=10, ge=1)
 
     # Secrets: no production default; `./shop` writes development values into `.env` on first use.
     admin_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None
     payment_webhook_secret: SecretStr | None = None
+    # The simulated payment gateway: `POST /v1/payments/simulator/{order_id}` and a `pay_url` to it on every order.
+    # Any shopper can mark their own order paid with it, so it exists only in development and only when switched on.
+    payment_simulator: bool = False
     payment_window_seconds: int = 300
     # A payment that succeeds after its order timed out: `reinstate` re-reserves and places a new order when stock is
     # still there (else refunds); `refund` always records a refund.
@@ -86,6 +112,26 @@ class Settings(BaseSettings):
     smtp_port: int = 8025
     smtp_sender: str = "orders@shop.localhost"
 
+    @model_validator(mode="after")
+    def _safe_to_start(self) -> Settings:
+        self.refuse_unsafe()
+        return self
+
+    def refuse_unsafe(self) -> None:
+        """Raises UnsafeSettings naming what is unsafe: short or missing secrets outside development, the payment simulator
+        outside development or without a secret to sign with."""
+        problems = []
+        if self.environment != "development":
+            problems += [f"{variable} must be set and at least {MIN_SECRET_LENGTH} characters long"
+                         for field, variable in SECRETS.items() if len(_revealed(getattr(self, field))) < MIN_SECRET_LENGTH]
+            if self.payment_simulator:
+                problems.append("SHOP_PAYMENT_SIMULATOR lets shoppers pay their own orders: only with "
+                                "SHOP_ENVIRONMENT=development")
+        elif self.payment_simulator and not _revealed(self.payment_webhook_secret):
+            problems.append("SHOP_PAYMENT_SIMULATOR signs its answers with SHOP_PAYMENT_WEBHOOK_SECRET: set it")
+        if problems:
+            raise UnsafeSettings(f"refusing to start (SHOP_ENVIRONMENT={self.environment}): " + "; ".join(problems))
+
     @property
     def mysql_url(self) -> str:
         password = self.mysql_password.get_secret_value()
@@ -95,6 +141,10 @@ class Settings(BaseSettings):
     def mysql_root_url(self) -> str:
         """Used once by bootstrap to create the database and the application user (root authenticates by socket-less empty password locally)."""
         return f"mysql+asyncmy://root@{self.mysql_host}:{self.mysql_port}/"
+
+
+def _revealed(secret: SecretStr | None) -> str:
+    return secret.get_secret_value() if secret is not None else ""
 
 
 @lru_cache

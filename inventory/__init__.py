@@ -1,1 +1,1 @@
-"""Stock counts per item and warehouse, kept non-negative by the database."""
+"""Stock per item and warehouse: units on hand and units reserved for open orders, kept non-negative by the database."""

@@ -1,4 +1,6 @@
-"""The feed-stock consumer: sets stock from the `stock` lists of `catalog.items` records, newest feed version wins.
+"""The feed-stock consumer: sets the units on hand from the `stock` lists of `catalog.items` records, newest feed
+version wins; reservations of open orders are never touched, and a statement that repeats what the feed last said for
+a row (a replayed file, whose records without a version carry a later receive time) changes nothing.
 
 It runs inside `shop worker` as its own consumer group (`inventory`), like the item service's, so neither stalls the
 other. Offsets are committed only after a batch is applied and its dead letters are in Kafka; a redelivered batch

@@ -24,14 +24,16 @@ class WarehouseNetwork(Protocol):
     async def warehouses(self) -> list[dict]: ...
 
 
-class WarehouseAvailable(BaseModel):
+class WarehouseStock(BaseModel):
     warehouse_id: str
-    available: int
+    on_hand: int = Field(description="units on the shelf, as last counted and less what has shipped")
+    reserved: int = Field(description="units promised to open orders (placed, not yet shipped or cancelled)")
+    available: int = Field(description="units that can still be sold: on_hand - reserved, never below zero")
 
 
 class StockPicture(BaseModel):
     item_id: str
-    warehouses: list[WarehouseAvailable]
+    warehouses: list[WarehouseStock]
     total_available: int
 
 
@@ -74,9 +76,9 @@ async def known_warehouse(warehouse_id: str, network: WarehouseNetwork) -> None:
 
 @router.get("/{item_id}", response_model=StockPicture, responses={404: {"description": "unknown or deleted item"}})
 async def get_stock(item_id: str, stock: Stock, items: Items) -> dict:
-    """Units available per warehouse, and in all."""
+    """Units on hand, reserved and available per warehouse, and available in all."""
     await known_item(item_id, items)
-    return service.availability(item_id, await stock.levels(item_id))
+    return service.availability(item_id, await stock.stock_levels(item_id))
 
 
 @router.put("/{item_id}/warehouses/{warehouse_id}", response_model=StockPicture,
@@ -87,7 +89,8 @@ async def get_stock(item_id: str, stock: Stock, items: Items) -> dict:
 async def set_stock(item_id: str, warehouse_id: Annotated[str, Path(max_length=MAX_ID_LENGTH)], body: StockSet,
                     seller_id: CallingSeller, stock: Stock, items: Items,
                     warehouses: Annotated[WarehouseNetwork, Depends(network)]) -> dict:
-    """Set the units on hand in one warehouse (the item's seller only); returns the item's whole stock picture."""
+    """Set the units on hand in one warehouse (the item's seller only; open reservations stay, so only what is not
+    promised becomes sellable); returns the item's whole stock picture."""
     item = await known_item(item_id, items)
     if item.get("seller_id") != seller_id:
         raise ApiError(403, "not_your_item", "the item belongs to another seller", item_id=item_id)

@@ -1,4 +1,5 @@
-"""`shop inventory reconcile`: the drifts between stock rows and their movements, as a table and a one-line summary."""
+"""`shop inventory reconcile`: the drifts between stock rows (on hand, reserved) and their movements, as a table and a
+one-line summary."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from inventory.service import Drift
 
 
 def repaired(drift: Drift, repair: bool) -> bool:
-    """Whether `--repair` set the row to its movements (never below zero: such rows are left for a person)."""
+    """Whether `--repair` set the column to its movements (never below zero: such drifts are left for a person)."""
     return repair and drift.expected >= 0
 
 
@@ -16,13 +17,14 @@ def drift_table(found: list[Drift], repair: bool) -> Table:
     table = Table(title="Stock drift: recorded stock vs. the sum of its movements")
     table.add_column("item", overflow="fold")  # ids stay whole on a narrow terminal
     table.add_column("warehouse", overflow="fold")
+    table.add_column("column")
     for column in ("recorded", "movements", "drift"):
         table.add_column(column, justify="right")
     table.add_column("state")
     for drift in found:
         state = ("repaired" if repaired(drift, repair) else
                  "not repaired: movements add up below zero" if repair else "found")
-        table.add_row(drift.item_id, drift.warehouse_id, str(drift.recorded), str(drift.expected),
+        table.add_row(drift.item_id, drift.warehouse_id, drift.column, str(drift.recorded), str(drift.expected),
                       f"{drift.recorded - drift.expected:+d}", state)
     return table
 

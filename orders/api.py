@@ -17,6 +17,8 @@ from orders.payments import BadSignature, SimulatedGateway, verified_event
 from orders.store import OrderNotFound
 
 router = APIRouter(tags=["orders"])
+# Mounted by the app only when SHOP_PAYMENT_SIMULATOR is on (development): it lets a shopper pay their own order.
+simulator_router = APIRouter(tags=["payment simulator (development)"])
 
 
 class OrderLineRequest(BaseModel):
@@ -127,7 +129,7 @@ async def payment_webhook(request: Request, orders: Orders, secret: Annotated[st
     """Signed gateway events; each event_id is applied once, a replay answers what the first delivery did."""
     if secret is None:
         raise ApiError(503, "webhook_not_configured", "SHOP_PAYMENT_WEBHOOK_SECRET is not set")
-    try:
+    try:  # the raw body's signature is checked before the body is parsed
         event = verified_event(await request.body(), x_signature, secret)
     except BadSignature as error:
         raise ApiError(401, "bad_signature", str(error)) from None
@@ -144,7 +146,7 @@ class SimulatedAnswer(BaseModel):
     outcome: Literal["succeeded", "failed", "never"]
 
 
-@router.post("/v1/payments/simulator/{order_id}")
+@simulator_router.post("/v1/payments/simulator/{order_id}", responses={404: {"description": "not your order"}})
 async def simulate_payment(order_id: str, body: SimulatedAnswer, shopper: Shopper, orders: Orders) -> dict:
     """Development gateway: answer the shopper's payment as a real gateway would (signed webhook), or never."""
     gateway = orders.gateway

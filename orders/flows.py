@@ -4,7 +4,8 @@ payment window in Redis. The API and the worker's agents call these and nothing 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections import Counter
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -12,7 +13,7 @@ from typing import Protocol
 
 from orders import service
 from orders.payment_store import PaymentStore
-from orders.payments import PaymentEvent, PaymentGateway
+from orders.payments import GatewayUnavailable, PaymentEvent, PaymentGateway
 from orders.store import DuplicateIdempotencyKey, NewOrder, OrderStore
 from orders.windows import PaymentWindows
 
@@ -69,6 +70,21 @@ class Checkout:
         cancelled = await self.orders.cancel_due(limit, order_ids)
         await self.windows.close([order["order_id"] for order in cancelled])
         return cancelled
+
+    async def settle_refunds(self, limit: int, payment_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """Ask the gateway to pay back each pending refund (all, or those of `payment_ids`) and record its answer;
+        returns how many were completed, failed, or left pending because the gateway did not answer (`unanswered`,
+        asked again next time; the payment_id keys the request, so asking twice never pays twice)."""
+        settled: Counter[str] = Counter()
+        for pending in await self.payments.pending_refunds(limit, payment_ids):
+            try:
+                outcome = await self.gateway.refund(pending["payment_id"], pending["amount"], pending["currency"])
+            except GatewayUnavailable:
+                settled["unanswered"] += 1
+                continue
+            await self.payments.record_refund(pending["payment_id"], outcome)
+            settled[outcome] += 1
+        return dict(settled)
 
     async def _quote(self, pincode: str, lines: list[tuple[str, int]]) -> service.Quote:
         """Prices from the live items and deliverability to the pincode (for a cart: inside the order's transaction)."""

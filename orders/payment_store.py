@@ -1,9 +1,11 @@
 """MySQL adapter of the orders' payments: each gateway event applied once (by event_id), a late payment reinstated as a
-new order or refunded, refunds recorded. Locks as everywhere in orders (`orders.rows`): order rows, then stock rows."""
+new order or refunded (once per payment, whatever its event_id), refunds recorded `pending` and moved on by the
+gateway's answer. Locks as everywhere in orders (`orders.rows`): order rows, then stock rows."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -11,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.outbox import add_events
 from inventory import store as inventory
-from inventory.service import Pick
+from inventory.service import Pick, sellable
 from orders import rows, service
 from orders.events import ORDERS_TOPIC
-from orders.payments import PaymentEvent
+from orders.payments import PaymentEvent, RefundOutcome
 from orders.views import event_of
 
 RECORD_EVENT = text("INSERT INTO payment_events (event_id, payment_id, order_id, outcome, amount, result)"
@@ -52,9 +54,29 @@ class PaymentStore:
         async with self.engine.connect() as conn:
             return await rows.find_order(conn, order_id)
 
+    async def pending_refunds(self, limit: int, payment_ids: Sequence[str] | None = None) -> list[dict]:
+        """Refunds not yet answered by the gateway (all, or those of `payment_ids`), oldest first:
+        {payment_id, order_id, amount, currency}."""
+        where, params = "r.status = 'pending'", {"n": limit, "ids": list(payment_ids or [])}
+        if payment_ids is not None:
+            where += " AND r.payment_id IN :ids"
+        sql = ("SELECT r.payment_id, r.order_id, r.amount, o.currency FROM refunds r JOIN orders o "
+               f"ON o.order_id = r.order_id WHERE {where} ORDER BY r.created_at LIMIT :n")
+        async with self.engine.connect() as conn:
+            found = await conn.execute(rows.ids(sql) if payment_ids is not None else text(sql), params)
+            return [dict(row) for row in found.mappings()]
+
+    async def record_refund(self, payment_id: str, outcome: RefundOutcome) -> bool:
+        """The gateway's answer to a pending refund; False when it was answered already."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(text("UPDATE refunds SET status = :s WHERE payment_id = :p AND status = 'pending'"),
+                                        {"s": outcome, "p": payment_id})
+            return result.rowcount == 1
+
 
 async def refund(conn: AsyncConnection, order: dict, reason: str) -> None:
-    """Record that the order's payment is to be given back (once per payment) and queue `payment_refunded`."""
+    """Record that the order's payment is to be given back (once per payment, `pending` until the gateway answers:
+    `Checkout.settle_refunds`) and queue `payment_refunded`."""
     await conn.execute(text("INSERT IGNORE INTO refunds (payment_id, order_id, amount, reason, status) "
                             "VALUES (:p, :o, :a, :r, 'pending')"),
                        {"p": order["payment_id"], "o": order["order_id"], "a": order["total"], "r": reason})
@@ -70,7 +92,10 @@ async def _apply_payment(conn: AsyncConnection, event: PaymentEvent, late_policy
     order = locked[0]
     if event.amount != order["total"]:
         raise PaymentMismatch(f"amount {event.amount} differs from the order total {order['total']}")
-    step = service.payment_step(order["status"], order["cancel_reason"], event.outcome, late_policy)
+    settled, replacement = await _settled(conn, order) if order["status"] == "CANCELLED" else (None, None)
+    step = service.payment_step(order["status"], order["cancel_reason"], event.outcome, late_policy, settled)
+    if step == "already_reinstated" and replacement:
+        return step, replacement
     if step == "place":
         await rows.set_status(conn, order, "PLACED")
     elif step == "cancel":
@@ -85,16 +110,34 @@ async def _apply_payment(conn: AsyncConnection, event: PaymentEvent, late_policy
     return step, order["order_id"]
 
 
+async def _settled(conn: AsyncConnection, order: dict) -> tuple[service.Settled, str | None]:
+    """What already became of a cancelled order's payment, and the order that reinstated it if one did. Exact: it runs
+    after the order's row lock, and every reinstatement or refund of this payment through this order holds that lock
+    until it commits."""
+    replacement = (await conn.execute(text("SELECT order_id FROM orders WHERE user_id = :u AND idempotency_key = :k"),
+                                      {"u": order["user_id"], "k": _reinstating_key(order)})).scalar()
+    if replacement:
+        return "reinstated", replacement
+    refunded = (await conn.execute(text("SELECT 1 FROM refunds WHERE payment_id = :p"), {"p": order["payment_id"]}))
+    return ("refunded" if refunded.first() else None), None
+
+
+def _reinstating_key(old: dict) -> str:
+    """The Idempotency-Key of the order that reinstates `old`: unique per shopper, so one at most."""
+    return f"reinstates:{old['order_id']}"
+
+
 async def _reinstate(conn: AsyncConnection, old: dict) -> str | None:
     """A new PLACED order with the timed-out order's lines, from the same warehouses, if they still hold them."""
     lines = (await rows.order_lines(conn, [old["order_id"]]))[old["order_id"]]
     stock = await inventory.lock_stock(conn, [line["item_id"] for line in lines])
-    if any(stock[l["item_id"]].get(l["warehouse_id"], 0) < l["quantity"] for l in lines):
+    available = sellable(stock)
+    if any(available[l["item_id"]].get(l["warehouse_id"], 0) < l["quantity"] for l in lines):
         return None
     now = rows.now()
     row = {**old, "order_id": uuid.uuid4().hex, "status": "PLACED", "cancel_reason": None,
            "replaces_order_id": old["order_id"], "created_at": now, "expires_at": now, "updated_at": now}
-    await conn.execute(rows.INSERT_ORDER, {**row, "key": f"reinstates:{old['order_id']}"})
+    await conn.execute(rows.INSERT_ORDER, {**row, "key": _reinstating_key(old)})
     planned = [service.PlannedLine(service.PricedLine(l["item_id"], l["seller_id"], l["title"], "", l["quantity"],
                                                       l["unit_price"], old["currency"]),
                                    Pick(l["item_id"], l["warehouse_id"], l["quantity"]), l["eta_hours"]) for l in lines]

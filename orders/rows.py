@@ -1,7 +1,9 @@
 """Order rows read and written inside the caller's transaction, shared by the order store and the payment store.
 
 Lock order, for every writer of orders: order rows first, then stock rows (in item id order, `inventory.lock_stock`).
-An order from the cart takes the shopper's row before both; `OrderStore.place_from_cart` says why that is safe."""
+An order from the cart takes the shopper's row before both; `OrderStore.place_from_cart` says why that is safe.
+Stock follows the order: placing (or reinstating) reserves its units, cancelling releases them, shipping takes them
+off the shelf."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from infra.outbox import add_events
 from inventory import store as inventory
-from inventory.service import Pick, after
+from inventory.service import Levels, Pick, moved, reservations, shipments
 from orders import service
 from orders.events import ORDERS_TOPIC, OrderEvent
 from orders.views import event_of, order_view
@@ -73,15 +75,15 @@ async def find_order(conn: AsyncConnection, order_id: str, user_id: str | None =
 
 
 async def reserve_lines(conn: AsyncConnection, order_id: str, planned: list[service.PlannedLine],
-                        stock: dict) -> list[dict]:
-    """Take the planned units from the stock rows this transaction locked, and write the order's lines."""
+                        stock: Levels) -> list[dict]:
+    """Reserve the planned units in the stock rows this transaction locked (`stock`), and write the order's lines."""
     picks = [p.pick for p in planned]
     await inventory.take(conn, picks, order_id)
     lines = [{"order_id": order_id, "line_no": n, "item_id": p.line.item_id, "seller_id": p.line.seller_id,
               "warehouse_id": p.pick.warehouse_id, "title": p.line.title, "quantity": p.line.quantity,
               "unit_price": p.line.unit_price, "eta_hours": p.eta_hours} for n, p in enumerate(planned, 1)]
     await conn.execute(INSERT_LINES, lines)
-    await inventory.publish_crossings(conn, stock, after(stock, picks, -1))
+    await inventory.publish_crossings(conn, stock, moved(stock, reservations(picks, +1)))
     return lines
 
 
@@ -95,12 +97,26 @@ async def set_status(conn: AsyncConnection, order: dict, status: str) -> None:
     await add_events(conn, [(ORDERS_TOPIC, order["order_id"], event_of(service.EVENT_TYPES[status], changed, lines))])
 
 
+async def ship_locked(conn: AsyncConnection, order: dict) -> None:
+    """Ship an order whose row this transaction holds: its reserved units leave the shelf (locking the stock rows now,
+    after the order row), and the event says so."""
+    picks = _picks(await order_lines(conn, [order["order_id"]]))[order["order_id"]]
+    stock = await inventory.lock_stock(conn, [p.item_id for p in picks])
+    await inventory.ship(conn, stock, picks, order["order_id"])
+    await set_status(conn, order, "SHIPPED")
+    await inventory.publish_crossings(conn, stock, moved(stock, shipments(stock, picks)))
+
+
+def _picks(lines: dict[str, list[dict]]) -> dict[str, list[Pick]]:
+    return {oid: [Pick(l["item_id"], l["warehouse_id"], l["quantity"]) for l in rows] for oid, rows in lines.items()}
+
+
 async def cancel_locked(conn: AsyncConnection, orders: list[dict], reason: str, refund: Refund) -> None:
-    """Cancel orders whose rows this transaction holds: put their units back once (locking the stock rows now, after
-    the order rows), queue the events, and `refund` the ones already paid."""
+    """Cancel orders whose rows this transaction holds: release their reservations once (locking the stock rows now,
+    after the order rows), queue the events, and `refund` the ones already paid."""
     order_ids, at = [o["order_id"] for o in orders], now()
     lines = await order_lines(conn, order_ids)
-    picks = {oid: [Pick(l["item_id"], l["warehouse_id"], l["quantity"]) for l in lines[oid]] for oid in order_ids}
+    picks = _picks(lines)
     stock = await inventory.lock_stock(conn, [p.item_id for group in picks.values() for p in group])
     await inventory.put_back(conn, picks)
     await conn.execute(ids("UPDATE orders SET status = 'CANCELLED', cancel_reason = :r, updated_at = :now "
@@ -114,4 +130,4 @@ async def cancel_locked(conn: AsyncConnection, orders: list[dict], reason: str, 
     for order in orders:
         if order["status"] != "CREATED":  # it was paid
             await refund(conn, {**order, "status": "CANCELLED", "cancel_reason": reason}, reason)
-    await inventory.publish_crossings(conn, stock, after(stock, [p for g in picks.values() for p in g], +1))
+    await inventory.publish_crossings(conn, stock, moved(stock, reservations([p for g in picks.values() for p in g], -1)))

@@ -108,17 +108,18 @@ def total(lines: list[PricedLine]) -> Decimal:
 
 def plan(lines: list[PricedLine], stock: Mapping[str, Mapping[str, int]],
          deliverable: Mapping[str, Mapping[str, float]]) -> list[PlannedLine]:
-    """One warehouse per line: the fastest to the pincode among those holding enough units.
+    """One warehouse per line: the fastest to the pincode among those with enough units available (`stock`: units
+    available per item and warehouse, i.e. on hand and not yet reserved).
     A line no stocking warehouse can deliver is `NotDeliverable` (422); otherwise a line short of units is `OutOfStock`."""
     undeliverable, short, planned = [], [], []
     for line in lines:
         etas = deliverable.get(line.size_class, {})
-        on_hand = stock.get(line.item_id, {})
-        reachable = {w: eta for w, eta in etas.items() if w in on_hand}
-        warehouse = fastest_stocked(on_hand, reachable, line.quantity)
+        available = stock.get(line.item_id, {})
+        reachable = {w: eta for w, eta in etas.items() if w in available}
+        warehouse = fastest_stocked(available, reachable, line.quantity)
         if warehouse is not None:
             planned.append(PlannedLine(line, Pick(line.item_id, warehouse, line.quantity), reachable[warehouse]))
-        elif on_hand and not reachable:
+        elif available and not reachable:
             undeliverable.append(line.item_id)
         else:
             short.append(line.item_id)
@@ -149,14 +150,22 @@ def next_status(status: str, action: Action) -> str:
         raise InvalidTransition(status, ACTION_WORDS[action]) from None
 
 
-PaymentStep = Literal["place", "cancel", "reinstate", "refund", "ignore"]
+PaymentStep = Literal["place", "cancel", "reinstate", "refund", "ignore", "already_reinstated", "already_refunded"]
+Settled = Literal["reinstated", "refunded"] | None
+"""What already became of a cancelled order's payment: a new order took it (reinstated), it is being given back
+(refunded), or nothing yet (None)."""
 
 
-def payment_step(status: str, cancel_reason: str | None, outcome: str, late_policy: str) -> PaymentStep:
-    """What a gateway outcome does to an order in `status` (the design's three outcomes and the payment/expiry race)."""
+def payment_step(status: str, cancel_reason: str | None, outcome: str, late_policy: str,
+                 settled: Settled = None) -> PaymentStep:
+    """What a gateway outcome does to an order in `status` (the design's three outcomes and the payment/expiry race).
+    One payment settles a cancelled order once: a success repeated under a new event_id is answered with what the
+    first one did (`settled`), never with a second order or with a refund beside a reinstated order."""
     if status == "CREATED":
         return "place" if outcome == "succeeded" else "cancel"
     if status == "CANCELLED" and outcome == "succeeded":
+        if settled is not None:
+            return "already_reinstated" if settled == "reinstated" else "already_refunded"
         # Paid after the window closed: take the money into a new order if policy allows, else give it back.
         timed_out = cancel_reason == "payment_timeout"
         return "reinstate" if timed_out and late_policy == "reinstate" else "refund"

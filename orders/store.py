@@ -18,6 +18,7 @@ from cart.service import UnknownShopper
 from cart.store import cart_lines, clear_cart
 from infra.outbox import add_events
 from inventory import store as inventory
+from inventory.service import sellable
 from orders import rows, service
 from orders.events import ORDERS_TOPIC
 from orders.payment_store import refund
@@ -107,7 +108,8 @@ class OrderStore:
 
     async def transition(self, order_id: str, action: service.Action, *, user_id: str | None = None,
                          reason: str | None = None) -> dict | None:
-        """Ship, deliver or cancel (releasing stock, refunding a paid order); anything else is InvalidTransition."""
+        """Ship (its units leave the shelf), deliver or cancel (releasing its reservation, refunding a paid order);
+        anything else is InvalidTransition."""
         async with self.engine.begin() as conn:
             locked = await rows.select_orders(conn, "order_id = :o" + (" AND user_id = :u" if user_id else "")
                                               + " FOR UPDATE", {"o": order_id, "u": user_id})
@@ -116,6 +118,8 @@ class OrderStore:
             status = service.next_status(locked[0]["status"], action)
             if status == "CANCELLED":
                 await rows.cancel_locked(conn, locked, reason or "customer", refund)
+            elif status == "SHIPPED":
+                await rows.ship_locked(conn, locked[0])
             else:
                 await rows.set_status(conn, locked[0], status)
         return await self.get(order_id)
@@ -166,7 +170,7 @@ async def _cart(conn: AsyncConnection, user_id: str) -> list[tuple[str, int]]:
 
 async def _insert(conn: AsyncConnection, new: NewOrder, quote: service.Quote) -> dict:
     """The order row first (a second request with the same key waits on it, then finds this order), then its stock
-    rows, reserved for every line or none."""
+    rows, reserved for every line or none (only from units available: on hand and not yet reserved)."""
     row = _order_row(new, quote)
     try:
         await conn.execute(rows.INSERT_ORDER, {**row, "key": new.idempotency_key})
@@ -175,7 +179,7 @@ async def _insert(conn: AsyncConnection, new: NewOrder, quote: service.Quote) ->
             raise
         raise KeyTaken(quote.request_hash) from None
     stock = await inventory.lock_stock(conn, [line.item_id for line in quote.lines])
-    planned = service.plan(quote.lines, stock, quote.deliverable)
+    planned = service.plan(quote.lines, sellable(stock), quote.deliverable)
     lines = await rows.reserve_lines(conn, row["order_id"], planned, stock)
     await add_events(conn, [(ORDERS_TOPIC, row["order_id"], event_of("order_created", row, lines))])
     return order_view(row, lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,17 @@ from sqlalchemy import text
 from infra import connections
 from infra.outbox import RELAY_LOCK, OutboxRelay
 from infra.settings import Settings, get_settings
+
+# The tests run as development on the local stack, with the simulated payment gateway (as the demo and the benchmarks
+# do; `.env` leaves it off). Every TestClient calls from one address ("testclient"), and so do other runs on a shared
+# stack, so that address's sign-up/login window is opened wide; tests/identity pins the limit on addresses of its own.
+TEST_ENVIRONMENT = {"SHOP_ENVIRONMENT": "development", "SHOP_PAYMENT_SIMULATOR": "true",
+                    "SHOP_AUTH_ATTEMPTS_PER_ADDRESS": "1000000"}
+
+
+def pytest_configure(config):
+    os.environ.update(TEST_ENVIRONMENT)  # before any settings are read, and inherited by the processes tests start
+    get_settings.cache_clear()
 
 
 def pytest_collection_modifyitems(config, items):

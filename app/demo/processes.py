@@ -12,10 +12,13 @@ import httpx
 
 from infra.settings import Settings
 
+# The demo pays its orders through the simulated gateway (`pay_url`), a development-only feature.
+DEMO_ENVIRONMENT = {"SHOP_ENVIRONMENT": "development", "SHOP_PAYMENT_SIMULATOR": "true"}
+
 
 def start_api_and_worker(settings: Settings, env: dict[str, str] | None = None) -> dict[str, subprocess.Popen]:
     """The API and the worker as child processes, by command name."""
-    cli, env = [sys.executable, "-m", "app.cli"], {**os.environ, **(env or {})}
+    cli, env = [sys.executable, "-m", "app.cli"], {**os.environ, **DEMO_ENVIRONMENT, **(env or {})}
     return {
         "serve": subprocess.Popen([*cli, "serve"], env=env),
         "worker": subprocess.Popen([*cli, "worker", "--log-level", "warn"], env=env),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -38,3 +41,15 @@ async def redis(settings) -> AsyncIterator:
     client = connections.redis(settings)
     yield client
     await client.aclose()
+
+
+@asynccontextmanager
+async def served(settings, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with some settings changed, served in-process to a client at an address of its own (so no other test,
+    nor a parallel run on the same stack, counts against its sign-up and login windows)."""
+    app = create_app(settings.model_copy(update=changes))
+    address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(address, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test", timeout=60) as http:
+            yield http

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 from identity.service import issue_token
 from identity.store import profile_key
 from tests.conftest import sign_up
-from tests.identity.conftest import bearer, log_in, new_shopper
+from tests.identity.conftest import bearer, log_in, new_shopper, served
 
 pytestmark = pytest.mark.stack
 
@@ -43,6 +44,43 @@ def test_sign_up_with_an_invalid_field_is_refused(client, field, value):
     response = client.post("/v1/users", json=new_shopper(**{field: value}))
 
     assert response.status_code == 422 and response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("name", ["Asha\nRao", "Asha\u2028Rao"], ids=["newline", "line-separator"])
+def test_a_name_with_a_newline_is_refused(client, name):
+    response = client.post("/v1/users", json=new_shopper(name=name))
+
+    assert response.status_code == 422 and response.json()["error"] == "invalid_request"
+    [error] = response.json()["errors"]
+    assert error["loc"] == ["body", "name"] and f"U+{ord(name[4]):04X}" in error["msg"]
+
+
+@pytest.mark.parametrize("name", ["Asha\rRao", "Asha\tRao", "Asha\x00Rao", "Asha\x85Rao", "Asha\u2029Rao",
+                                  "Asha \u202eoaR", "Asha\u200bRao"])
+def test_a_name_change_with_a_control_or_invisible_character_is_refused(client, name):
+    shopper = sign_up(client)
+
+    response = client.patch("/v1/users/me", headers=shopper.headers, json={"name": name})
+
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "name"]
+    assert client.get("/v1/users/me", headers=shopper.headers).json()["name"] == "Test Shopper"
+
+
+@pytest.mark.parametrize("name", ["आशा राव", "علی\u200cزاده", "José Ñandú-O'Brien", "山田\u3000花子"])
+def test_a_name_in_any_script_with_its_joiners_is_accepted(client, name):
+    response = client.post("/v1/users", json=new_shopper(name=name))
+
+    assert response.status_code == 201 and response.json()["name"] == name
+
+
+@pytest.mark.parametrize("email", ["asha,victim@example.com", "asha<victim@example.com", 'asha"@example.com',
+                                   "asha(x)@example.com", "asha;x@example.com", "asha:x@example.com",
+                                   "asha\\x@example.com", "asha\x00@example.com", "asha@example.com\x1c",
+                                   "asha\u202e@example.com"])
+def test_an_email_that_could_break_a_header_or_name_another_mailbox_is_refused(client, email):
+    response = client.post("/v1/users", json=new_shopper(email=email))
+
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "email"]
 
 
 def test_logged_in_shopper_reads_their_own_profile(client):
@@ -134,3 +172,40 @@ async def test_profile_is_cached_in_redis_and_the_cache_follows_an_update(client
     assert cached["name"] == "Test Shopper" and 0 < ttl <= settings.profile_cache_seconds
     assert json.loads(await redis.get(key))["name"] == "Renamed"
     assert client.get("/v1/users/me", headers=shopper.headers).json()["name"] == "Renamed"
+
+
+async def test_sign_ups_beyond_the_hashing_slots_and_their_queue_get_429_busy_with_retry_after(settings):
+    async with served(settings, password_hash_concurrency=1, password_hash_queue=1) as http:
+
+        responses = await asyncio.gather(*(http.post("/v1/users", json=new_shopper()) for _ in range(6)))
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(201) >= 2 and 429 in codes, codes
+    busy = next(r for r in responses if r.status_code == 429)
+    assert busy.json()["error"] == "busy" and int(busy.headers["retry-after"]) >= 1
+
+
+async def test_sign_ups_and_logins_from_one_address_are_limited_per_window(settings):
+    async with served(settings, auth_attempts_per_address=3) as http:
+        body = new_shopper()
+
+        allowed = [await http.post("/v1/users", json=body),
+                   await http.post("/v1/auth/token", data={"username": body["email"], "password": body["password"]}),
+                   await http.post("/v1/users", json=new_shopper())]
+        refused = await http.post("/v1/auth/token", data={"username": body["email"], "password": body["password"]})
+
+    assert [r.status_code for r in allowed] == [201, 200, 201]
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_attempts"
+    assert 1 <= int(refused.headers["retry-after"]) <= settings.auth_rate_window_seconds
+
+
+def test_logins_to_one_email_are_limited_per_window_whatever_the_password(client, settings):
+    body = new_shopper()
+    client.post("/v1/users", json=body)
+
+    wrong = [log_in(client, body["email"], "wrong password") for _ in range(settings.login_attempts_per_email)]
+    right = log_in(client, body["email"])
+
+    assert {r.status_code for r in wrong} == {401}
+    assert right.status_code == 429 and right.json()["error"] == "too_many_attempts"
+    assert int(right.headers["retry-after"]) >= 1

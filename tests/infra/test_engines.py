@@ -71,15 +71,15 @@ async def test_mongodb_upsert_then_find(settings, unique_name):
 async def test_mysql_check_constraint_refuses_negative_stock_and_rolls_back(settings, unique_name):
     engine = connections.mysql(settings)
     async with engine.begin() as conn:
-        await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, quantity) VALUES (:i, 'w1', 1)"),
+        await conn.execute(text("INSERT INTO stock_levels (item_id, warehouse_id, on_hand) VALUES (:i, 'w1', 1)"),
                            {"i": unique_name})
 
     with pytest.raises(DBAPIError, match="stock_never_negative"):
         async with engine.begin() as conn:
-            await conn.execute(text("UPDATE stock_levels SET quantity = quantity - 2 WHERE item_id = :i"), {"i": unique_name})
+            await conn.execute(text("UPDATE stock_levels SET on_hand = on_hand - 2 WHERE item_id = :i"), {"i": unique_name})
 
     async with engine.begin() as conn:
-        left = (await conn.execute(text("SELECT quantity FROM stock_levels WHERE item_id = :i"), {"i": unique_name})).scalar()
+        left = (await conn.execute(text("SELECT on_hand FROM stock_levels WHERE item_id = :i"), {"i": unique_name})).scalar()
         await conn.execute(text("DELETE FROM stock_levels WHERE item_id = :i"), {"i": unique_name})
     await engine.dispose()
     assert left == 1

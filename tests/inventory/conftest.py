@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import bindparam, text
 
+from inventory import store as inventory
 from inventory.events import StockChanged
+from inventory.service import Pick
 from inventory.store import StockStore
 from tests.conftest import relay_pending
 
@@ -49,8 +51,36 @@ async def new_item(engine) -> AsyncIterator:
 async def set_directly(engine, item_id: str, warehouse_id: str, quantity: int) -> None:
     """An UPDATE that bypasses the store, as a careless script would."""
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE stock_levels SET quantity = :q WHERE item_id = :i AND warehouse_id = :w"),
+        await conn.execute(text("UPDATE stock_levels SET on_hand = :q WHERE item_id = :i AND warehouse_id = :w"),
                            {"q": quantity, "i": item_id, "w": warehouse_id})
+
+
+async def counted(engine, item_id: str) -> dict[str, tuple[int, int]]:
+    """The item's rows as stored: {warehouse_id: (on_hand, reserved)}."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT warehouse_id, on_hand, reserved FROM stock_levels WHERE item_id = :i"),
+                                  {"i": item_id})
+        return {warehouse_id: (on_hand, reserved) for warehouse_id, on_hand, reserved in rows}
+
+
+async def drift_directly(engine, item_id: str, warehouse_id: str, *, on_hand: int, reserved: int) -> None:
+    """Both columns set by an UPDATE that bypasses the store (and so records no movement)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE stock_levels SET on_hand = :h, reserved = :r WHERE item_id = :i "
+                                "AND warehouse_id = :w"), {"h": on_hand, "r": reserved, "i": item_id, "w": warehouse_id})
+
+
+async def sell_until_refused(engine, item_id: str, warehouse_id: str, limit: int = 100) -> int:
+    """Reserves one unit at a time, each in its own transaction as an order would, until one is refused; how many
+    were sold."""
+    for sold in range(limit):
+        try:
+            async with engine.begin() as conn:
+                await inventory.lock_stock(conn, [item_id])
+                await inventory.take(conn, [Pick(item_id, warehouse_id, 1)], order_id=f"sale-{sold}")
+        except inventory.StockShort:
+            return sold
+    raise AssertionError(f"more than {limit} units sold")
 
 
 async def stock_events(tail_consumer, engine, producer, item_id: str, count: int, *,

@@ -81,7 +81,8 @@ async def test_seller_sets_stock_per_warehouse_and_anyone_reads_it(api, sellers,
     got = api.get(f"/v1/inventory/{item_id}")
 
     expected = {"item_id": item_id, "total_available": 7, "warehouses": [
-        {"warehouse_id": MUMBAI, "available": 3}, {"warehouse_id": DELHI, "available": 4}]}
+        {"warehouse_id": MUMBAI, "on_hand": 3, "reserved": 0, "available": 3},
+        {"warehouse_id": DELHI, "on_hand": 4, "reserved": 0, "available": 4}]}
     assert put.status_code == 200 and put.json() == expected
     assert got.status_code == 200 and got.json() == expected
 

@@ -123,5 +123,5 @@ async def test_reconcile_of_all_items_finds_the_drift(stock, engine, new_item):
 
     assert code == 1 and item_id in output
     async with engine.connect() as conn:
-        left = await conn.scalar(text("SELECT quantity FROM stock_levels WHERE item_id = :i"), {"i": item_id})
+        left = await conn.scalar(text("SELECT on_hand FROM stock_levels WHERE item_id = :i"), {"i": item_id})
     assert left == 2

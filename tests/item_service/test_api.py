@@ -67,3 +67,18 @@ def test_batch_get_of_no_ids_is_refused(client):
     response = client.post("/v1/items/batch-get", json={"ids": []})
 
     assert response.status_code == 422
+
+
+def test_too_many_ids_are_refused_before_any_id_is_looked_at(client):
+    ids = [new_item_id() for _ in range(501)] + [{"not": "an id"}] * 1000
+
+    response = client.post("/v1/items/batch-get", json={"ids": ids})
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "too_many_ids" and response.json()["limit"] == 500
+
+
+def test_an_id_longer_than_any_item_id_is_refused(client):
+    response = client.post("/v1/items/batch-get", json={"ids": ["x" * 10_000]})
+
+    assert response.status_code == 422 and response.json()["error"] == "invalid_request"

@@ -3,13 +3,16 @@ warehouse that delivers to the test pincode, and signed gateway answers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.api import create_app
 from identity.service import hash_password, issue_token
@@ -96,6 +99,38 @@ class Shop:
     def operator(self) -> dict[str, str]:
         return {"X-Admin-Key": self.settings.admin_key.get_secret_value()}
 
+    async def picture(self, item_id: str) -> list[dict]:
+        """The item's warehouses as `GET /v1/inventory/{item_id}` shows them."""
+        response = await self.http.get(f"/v1/inventory/{item_id}")
+        assert response.status_code == 200, response.text
+        return response.json()["warehouses"]
+
+    async def timed_out(self, buyer: Buyer, *, stocked: int, ordered: int) -> tuple[dict, str, str]:
+        """(order, item_id, warehouse_id): an order of `ordered` units (of `stocked`) whose payment window closed
+        unpaid, cancelled with `payment_timeout` (here, or by a worker's sweeper running on the shared stack)."""
+        self.state.checkout.window_seconds = 1
+        item_id, warehouse_id = await self.sellable_item(stocked)
+        order = (await self.order(buyer, [(item_id, ordered)])).json()
+        await asyncio.sleep(1.2)
+        await self.state.checkout.expire_due(100, [order["order_id"]])
+        cancelled = await self.status(buyer, order["order_id"])
+        assert (cancelled["status"], cancelled["cancel_reason"]) == ("CANCELLED", "payment_timeout")
+        return order, item_id, warehouse_id
+
+    async def refund_of(self, order: dict) -> tuple[str, str] | None:
+        """(reason, status) of the refund of the order's payment, if one is recorded."""
+        async with self.state.mysql.connect() as conn:
+            row = (await conn.execute(text("SELECT reason, status FROM refunds WHERE payment_id = :p"),
+                                      {"p": order["payment"]["payment_id"]})).first()
+        return (row[0], row[1]) if row else None
+
+    async def replacements(self, order: dict) -> list[str]:
+        """Statuses of the orders that reinstate `order` (a late payment's new orders)."""
+        async with self.state.mysql.connect() as conn:
+            rows = await conn.execute(text("SELECT status FROM orders WHERE replaces_order_id = :o"),
+                                      {"o": order["order_id"]})
+            return list(rows.scalars())
+
 
 @pytest.fixture(scope="session")
 async def sample_network(settings) -> None:
@@ -117,4 +152,11 @@ async def open_shop(settings) -> AsyncIterator[Shop]:
 @pytest.fixture
 async def shop(settings, sample_network) -> AsyncIterator[Shop]:
     async for opened in open_shop(settings):
+        yield opened
+
+
+@asynccontextmanager
+async def shop_with(settings, **changes) -> AsyncIterator[Shop]:
+    """The shop served with some settings changed, e.g. `shop_with(settings, payment_simulator=False)`."""
+    async for opened in open_shop(settings.model_copy(update=changes)):
         yield opened

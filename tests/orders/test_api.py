@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.orders.conftest import PINCODE
+from tests.orders.conftest import PINCODE, shop_with
 
 pytestmark = pytest.mark.stack
 
@@ -222,3 +222,37 @@ async def test_replaying_an_order_from_the_cart_returns_the_same_order(shop):
     assert first.json()["order_id"] == second.json()["order_id"] == later.json()["order_id"]
     assert later.headers["Idempotent-Replayed"] == "true"
     assert await shop.stock(item_id) == {warehouse_id: 3}
+
+
+async def test_without_the_simulator_its_route_is_404_and_orders_carry_no_pay_url(settings, sample_network):
+    async with shop_with(settings, payment_simulator=False) as shop:
+        buyer = await shop.buyer()
+        item_id, _ = await shop.sellable_item(5)
+        order = (await shop.order(buyer, [(item_id, 1)])).json()
+
+        simulated = await shop.http.post(f"/v1/payments/simulator/{order['order_id']}", json={"outcome": "succeeded"},
+                                         headers=buyer.headers)
+
+        assert "pay_url" not in order["payment"] and order["payment"]["payment_id"]
+        assert simulated.status_code == 404
+        assert (await shop.status(buyer, order["order_id"]))["status"] == "CREATED"
+
+
+async def test_a_non_ascii_signature_on_a_body_that_is_not_json_is_401_bad_signature(shop):
+    response = await shop.http.post("/v1/payments/webhook", content=b"not json at all",
+                                    headers={"X-Signature": "sha256=é".encode(),
+                                             "content-type": "application/json"})
+
+    assert response.status_code == 401 and response.json()["error"] == "bad_signature"
+
+
+async def test_the_simulator_pays_only_the_shoppers_own_order_with_a_signed_answer(shop):
+    buyer, stranger = await shop.buyer(), await shop.buyer()
+    item_id, _ = await shop.sellable_item(5)
+    order = (await shop.order(buyer, [(item_id, 1)])).json()
+
+    foreign = await shop.http.post(order["payment"]["pay_url"], json={"outcome": "succeeded"}, headers=stranger.headers)
+    paid = await shop.http.post(order["payment"]["pay_url"], json={"outcome": "succeeded"}, headers=buyer.headers)
+
+    assert foreign.status_code == 404 and foreign.json()["error"] == "order_not_found"
+    assert paid.status_code == 200 and paid.json()["order"]["status"] == "PLACED"

@@ -101,5 +101,19 @@ def test_what_each_payment_outcome_does(status, reason, outcome, policy, step):
     assert service.payment_step(status, reason, outcome, policy) == step
 
 
+@pytest.mark.parametrize("reason, policy, settled, step", [
+    ("payment_timeout", "reinstate", "reinstated", "already_reinstated"),
+    ("payment_timeout", "reinstate", "refunded", "already_refunded"),
+    ("payment_timeout", "refund", "refunded", "already_refunded"),
+    ("customer", "reinstate", "refunded", "already_refunded"),
+])
+def test_a_payment_that_already_settled_a_cancelled_order_settles_it_no_further(reason, policy, settled, step):
+    assert service.payment_step("CANCELLED", reason, "succeeded", policy, settled) == step
+
+
+def test_a_failure_after_a_settled_late_payment_is_ignored():
+    assert service.payment_step("CANCELLED", "payment_timeout", "failed", "reinstate", "reinstated") == "ignore"
+
+
 def test_the_request_hash_ignores_line_order():
     assert service.request_hash("560001", {"a": 1, "b": 2}) == service.request_hash("560001", {"b": 2, "a": 1})
