@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from inbound.events import ItemFields, ItemRecord, Operation, RejectedRecord, SizeClass, StockLine
+from inbound.events import ItemFields, ItemRecord, NonNegativeInt64, Operation, RejectedRecord, SizeClass, StockLine
 from inbound.parse import Unparsable
 
 # Fixed forever: item ids derive from it, so changing it would give every item a new id.
@@ -65,7 +65,7 @@ def _one_line_per_warehouse(stock: list[StockLine]) -> list[StockLine]:
 
 
 Sku = Annotated[str, Field(min_length=1, max_length=100), _matching(r"\S+", "without spaces")]
-Version = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
+Version = Annotated[NonNegativeInt64, BeforeValidator(_not_bool)]
 Title = Annotated[str, Field(min_length=1, max_length=300)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Price = Annotated[Decimal, BeforeValidator(_not_bool), Field(gt=0, max_digits=14, decimal_places=2)]
@@ -146,22 +146,28 @@ def judge(index: int, parsed: dict[str, Any] | Unparsable, feed: FeedContext, *,
         return RejectedRecord(feed_id=feed.feed_id, seller_id=feed.seller_id, index=index, sku=None,
                               errors=[parsed.reason], raw=parsed.raw)
     valid = validate_record(parsed)
-    if isinstance(valid, list):
+    record = valid if isinstance(valid, list) else item_record(valid, index, feed, default_version=default_version)
+    if isinstance(record, list):
         return RejectedRecord(feed_id=feed.feed_id, seller_id=feed.seller_id, index=index, sku=sku_of(parsed),
-                              errors=valid, raw=parsed)
-    return item_record(valid, index, feed, default_version=default_version)
+                              errors=record, raw=parsed)
+    return record
 
 
-def item_record(valid: RecordInput, index: int, feed: FeedContext, *, default_version: int) -> ItemRecord:
-    """The accepted record as published; prices are normalised to two decimals."""
+def item_record(valid: RecordInput, index: int, feed: FeedContext, *,
+                default_version: int) -> ItemRecord | list[str]:
+    """The accepted record as published (prices normalised to two decimals), or the reasons the record contract
+    (`ItemRecord`) refuses it, named by the seller's field names."""
     fields = valid.item_fields() if isinstance(valid, PatchInput) else {}
     if "price" in fields:
         fields["price"] = fields["price"].quantize(Decimal("0.01"))
-    return ItemRecord(
-        item_id=item_id_for(feed.seller_id, valid.sku), seller_id=feed.seller_id, sku=valid.sku, op=valid.op,
-        version=default_version if valid.version is None else valid.version, feed_id=feed.feed_id, index=index,
-        received_at=rfc3339(feed.received_at), fields=ItemFields(**fields),
-    )
+    try:
+        return ItemRecord(
+            item_id=item_id_for(feed.seller_id, valid.sku), seller_id=feed.seller_id, sku=valid.sku, op=valid.op,
+            version=default_version if valid.version is None else valid.version, feed_id=feed.feed_id, index=index,
+            received_at=rfc3339(feed.received_at), fields=ItemFields(**fields),
+        )
+    except ValidationError as error:
+        return _contract_refusals(error)
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,16 @@ def sku_of(raw: Any) -> str | None:
 
 def rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _contract_refusals(error: ValidationError) -> list[str]:
+    """The record contract's reasons, each at the field as the seller names it (at the top of a feed record, not under
+    `fields`)."""
+    problems = error.errors()
+    for problem in problems:
+        if problem["loc"][:1] == ("fields",):
+            problem["loc"] = problem["loc"][1:]
+    return [_describe(problem) for problem in problems]
 
 
 def _describe(problem: ErrorDetails) -> str:

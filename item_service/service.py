@@ -4,21 +4,15 @@ latest state, a delete leaves a tombstone. No I/O: the caller passes the stored 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeGuard
 
-from inbound.events import ItemFields, ItemRecord
+from inbound.events import ItemFields, ItemRecord, minor_unit_exponent, minor_units, refusal
 from item_service.events import RecordOutcome
 
-REQUIRED_ON_UPSERT = ("title", "category", "price", "currency", "size_class")
-INT64_LIMIT = 2**63
 # Fields a patch does not copy as given: money is stored composed, stock as plain objects, attributes merged.
 COMPOSED_FIELDS = ("price", "currency", "stock", "attributes")
-# ISO 4217 minor-unit exponents that differ from the usual 2.
-MINOR_UNIT_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0,
-                        "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}
 
 
 class Refused(Exception):
@@ -37,13 +31,13 @@ def apply_batch(stored: dict[str, dict], records: list[ItemRecord], *, now: str)
     for position, record in enumerate(records):
         positions.setdefault(record.item_id, []).append(position)
     outcomes: dict[int, RecordOutcome] = {}
-    documents = []
+    documents: list[dict] = []
     for item_id, item_positions in positions.items():
         current = stored.get(item_id)
         latest = current
         for position in sorted(item_positions, key=lambda p: records[p].version):
             latest, outcomes[position] = apply_record(latest, records[position], now)
-        if latest is not current:
+        if latest is not current and latest is not None:
             documents.append(latest)
     return BatchResult(documents, [outcomes[position] for position in range(len(records))])
 
@@ -62,12 +56,11 @@ def apply_record(current: dict | None, record: ItemRecord, now: str) -> tuple[di
     if current is not None and record.version <= current["version"]:
         return current, _outcome(record, stale=True)
     try:
-        document = _changed(current, record, now)
-        if problem := unstorable(document):
-            raise Refused(problem)
-        return document, _outcome(record)
-    except Refused as refusal:
-        return current, dead_lettered(record.feed_id, record.index, record.item_id, str(refusal))
+        if reason := refusal(record):
+            raise Refused(reason)
+        return _changed(current, record, now), _outcome(record)
+    except Refused as refused:
+        return current, dead_lettered(record.feed_id, record.index, record.item_id, str(refused))
 
 
 def _changed(current: dict | None, record: ItemRecord, now: str) -> dict:
@@ -80,9 +73,8 @@ def _changed(current: dict | None, record: ItemRecord, now: str) -> dict:
 
 def upserted(current: dict | None, record: ItemRecord, now: str) -> dict:
     fields = record.fields
-    missing = [name for name in REQUIRED_ON_UPSERT if getattr(fields, name) is None]
-    if missing:
-        raise Refused(f"upsert lacks {', '.join(missing)}")
+    if fields.price is None or fields.currency is None:  # `refusal` refuses such an upsert before it gets here
+        raise Refused("upsert lacks price or currency")
     return {
         **_identity(record),
         "title": fields.title, "description": fields.description or "", "category": fields.category,
@@ -122,41 +114,16 @@ def merged_attributes(stored: dict[str, Any], changes: dict[str, Any]) -> dict[s
     return {name: value for name, value in merged.items() if value is not None}
 
 
-def unstorable(value: Any, path: str = "") -> str | None:
-    """Why the document store would refuse this value (MongoDB and FerretDB alike), or None. Free-form attributes
-    reach here unchecked, and one such record must not stop the stream."""
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if "." in name or name.startswith("$"):
-                return f"field name {path}{name!r} may not contain '.' or start with '$'"
-            if problem := unstorable(item, f"{path}{name}."):
-                return problem
-    elif isinstance(value, list):
-        return next((problem for item in value if (problem := unstorable(item, path))), None)
-    elif isinstance(value, float) and not math.isfinite(value):
-        return f"{path.rstrip('.')} is not a finite number"
-    elif isinstance(value, int) and not isinstance(value, bool) and not -INT64_LIMIT <= value < INT64_LIMIT:
-        return f"{path.rstrip('.')} does not fit in 64 bits"
-    return None
-
-
 def money(price: Decimal, currency: str) -> dict:
-    """The API's money shape plus `price_minor`, the amount in the currency's minor units (paise, cents). A price with
-    more decimals than its currency has is refused, never rounded: the buyer pays the price the search showed."""
-    exponent = MINOR_UNIT_EXPONENTS.get(currency.upper(), 2)
-    amount = _exact_amount(price, exponent)
-    if amount is None:
-        raise Refused(f"price {price} cannot be expressed in {currency} minor units")
-    return {"price": {"amount": f"{amount:f}", "currency": currency}, "price_minor": int(amount.scaleb(exponent))}
-
-
-def _exact_amount(price: Decimal, exponent: int) -> Decimal | None:
-    """`price` written with `exponent` decimals, or None when that would round it."""
+    """The API's money shape plus `price_minor`, the amount in the currency's minor units (paise, cents). The record
+    contract refuses a record whose own price and currency do not fit; a patch of only one of them is refused here when
+    it does not fit with the other as stored."""
     try:
-        amount = price.quantize(Decimal(1).scaleb(-exponent))
-    except InvalidOperation:  # more digits than the decimal context holds
-        return None
-    return amount if amount == price else None
+        minor = minor_units(price, currency)
+    except ValueError as problem:
+        raise Refused(f"price {problem}") from None
+    amount = Decimal(minor).scaleb(-minor_unit_exponent(currency))
+    return {"price": {"amount": f"{amount:f}", "currency": currency}, "price_minor": minor}
 
 
 def dead_lettered(feed_id: str, index: int, item_id: str, reason: str) -> RecordOutcome:
@@ -186,7 +153,7 @@ def _identity(record: ItemRecord) -> dict:
     return {"_id": record.item_id, "item_id": record.item_id, "seller_id": record.seller_id, "sku": record.sku}
 
 
-def _live(document: dict | None) -> bool:
+def _live(document: dict | None) -> TypeGuard[dict]:
     return document is not None and not document.get("deleted", False)
 
 

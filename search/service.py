@@ -6,24 +6,15 @@ The guards run inside Elasticsearch (painless), so a replayed or late record can
 from __future__ import annotations
 
 import json
-import math
 from decimal import Decimal
 from typing import Any
 
-from inbound.events import ItemRecord
+from inbound.events import MINOR_UNIT_EXPONENTS, ItemRecord
 from inventory.events import StockChanged
 
 # Item fields an upsert replaces as a whole; stock fields are kept unless the record carries stock.
 REPLACED_FIELDS = ("title", "description", "category", "brand", "price", "currency", "attributes",
                    "attribute_names", "size_class")
-
-# What the item store requires and can keep (item_service/service.py): a record it refuses must not become searchable.
-# Two copies of one rule, held to the same behaviour by tests/search/test_versioned_merge.py.
-REQUIRED_ON_UPSERT = ("title", "category", "price", "currency", "size_class")
-INT64_LIMIT = 2**63
-# ISO 4217 minor-unit exponents that differ from the usual 2.
-MINOR_UNIT_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0,
-                        "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}
 
 # Every script that changes size_class or stock_warehouses ends with this: the item's (size class, warehouse) pairs,
 # which the pincode filter matches in one terms query. Kept in step with `delivery_slot`.
@@ -34,16 +25,22 @@ if (src.size_class != null && src.stock_warehouses != null) {
 }
 """
 
-# The price the item store keeps (item_service.service.money): exact in the currency's minor units, and those fit in
-# 64 bits. Throwing refuses the record with this reason and leaves the document as it was.
+# The record contract (inbound.events.minor_units) refuses a record whose own price and currency do not fit in the
+# currency's minor units; a patch of only one of them depends on the stored other, so it is checked here, as the item
+# store does (item_service.service.money). Throwing refuses the record with this reason and leaves the document be.
 CHECK_PRICE = """if (src.price != null && (params.fields.price != null || params.fields.currency != null)) {
   Map exponents = [""" + ", ".join(f"'{name}': {exponent}" for name, exponent in MINOR_UNIT_EXPONENTS.items()) + """];
   String currency = src.currency == null ? '' : src.currency.toUpperCase();
   BigDecimal minor = new BigDecimal(src.price.toString()).movePointRight((int) exponents.getOrDefault(currency, 2));
-  if (minor.stripTrailingZeros().scale() > 0 || minor.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0
+  String price = 'price ' + src.price;
+  if (minor.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0
       || minor.compareTo(BigDecimal.valueOf(Long.MIN_VALUE)) < 0) {
-    throw new IllegalArgumentException('price ' + src.price + ' cannot be expressed in ' + src.currency
-                                       + ' minor units');
+    throw new IllegalArgumentException(price + ' cannot be expressed in ' + src.currency
+                                       + ' minor units: the amount does not fit in 64 bits');
+  }
+  if (minor.stripTrailingZeros().scale() > 0) {
+    throw new IllegalArgumentException(price + ' cannot be expressed in ' + src.currency
+                                       + ' minor units: more decimals than ' + src.currency + ' has');
   }
 }
 """
@@ -103,18 +100,6 @@ def in_version_order(records: list[ItemRecord]) -> list[int]:
     """Positions of `records`, each item's in version order (ties as delivered), as the item service applies a batch:
     a batch that delivers a patch before the upsert it patches then ends the same in both."""
     return sorted(range(len(records)), key=lambda position: records[position].version)
-
-
-def refusal(record: ItemRecord) -> str | None:
-    """Why the item store refuses `record` whatever it holds, or None; the script refuses what depends on the item."""
-    if record.op == "delete":
-        return _unkeepable({"version": record.version})
-    if record.op == "upsert" and (missing := [n for n in REQUIRED_ON_UPSERT if getattr(record.fields, n) is None]):
-        return f"upsert lacks {', '.join(missing)}"
-    fields = record.fields.model_dump(exclude_none=True)
-    if record.op == "patch" and fields.get("attributes"):  # a null removes an attribute: its name is never stored
-        fields["attributes"] = {name: value for name, value in fields["attributes"].items() if value is not None}
-    return _unkeepable({"version": record.version, **fields})
 
 
 def record_change(record: ItemRecord, now: str) -> dict[str, Any]:
@@ -190,23 +175,6 @@ def _keyword(value: Any) -> Any:
     if isinstance(value, list):
         return [_keyword(v) for v in value if not isinstance(v, (list, dict)) and v is not None]
     return json.dumps(value, sort_keys=True, default=str)
-
-
-def _unkeepable(value: Any, path: str = "") -> str | None:
-    """Why MongoDB (and FerretDB) would refuse this value, or None: item_service.service.unstorable's rule."""
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if "." in name or name.startswith("$"):
-                return f"field name {path}{name!r} may not contain '.' or start with '$'"
-            if problem := _unkeepable(item, f"{path}{name}."):
-                return problem
-    elif isinstance(value, list):
-        return next((problem for item in value if (problem := _unkeepable(item, path))), None)
-    elif isinstance(value, float) and not math.isfinite(value):
-        return f"{path.rstrip('.')} is not a finite number"
-    elif isinstance(value, int) and not isinstance(value, bool) and not -INT64_LIMIT <= value < INT64_LIMIT:
-        return f"{path.rstrip('.')} does not fit in 64 bits"
-    return None
 
 
 def _timestamp(value: Any) -> str | None:

@@ -31,13 +31,13 @@ class SearchIndex:
 
     async def apply_records(self, records: list[ItemRecord]) -> dict[int, str]:
         """Applies feed records in one bulk request, each item's in version order; returns {position: reason} of the
-        records refused, by the rules of the item store (see service.refusal) or by the index."""
+        records the index refused. What no store can keep never gets here: the record contract (`ItemRecord`) refuses
+        it when the record is parsed."""
         now = _now()
-        refused = {position: reason for position, record in enumerate(records) if (reason := service.refusal(record))}
-        order = [position for position in service.in_version_order(records) if position not in refused]
+        order = service.in_version_order(records)
         changes = [(records[p].item_id, service.record_change(records[p], now)) for p in order]
-        refused_here = await self._update(service.APPLY_RECORD, changes)
-        return refused | {order[change]: reason for change, reason in refused_here.items()}
+        refused = await self._update(service.APPLY_RECORD, changes)
+        return {order[change]: reason for change, reason in refused.items()}
 
     async def apply_stock(self, events: list[StockChanged]) -> dict[int, str]:
         now = _now()

@@ -20,6 +20,17 @@ def item(sku: str, **fields: Any) -> dict[str, Any]:
             "size_class": "small", **fields}
 
 
+def published(op: str = "upsert", *, version: int = 1, **fields: Any) -> dict[str, Any]:
+    """An item record as a producer puts it on `catalog.items` (JSON-ready); upserts get every required field unless
+    keyword arguments say otherwise (None leaves a field out)."""
+    if op == "upsert":
+        fields = {"title": "Cotton shirt", "category": "shirts", "price": "19.99", "currency": "INR",
+                  "size_class": "small", **fields}
+    return {"item_id": "i1", "seller_id": "seller1", "sku": "sku-1", "op": op, "version": version, "feed_id": "f1",
+            "index": 0, "received_at": "2026-01-02T03:04:05.000006Z",
+            "fields": {name: value for name, value in fields.items() if value is not None}}
+
+
 def ndjson(records: list[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(record).encode() + b"\n" for record in records)
 

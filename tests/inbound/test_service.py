@@ -76,6 +76,44 @@ def test_attribute_values_must_be_scalars_or_lists_of_scalars():
     assert "attributes.ok" not in errors
 
 
+def test_a_version_of_2_to_the_63_and_a_price_in_yen_with_decimals_are_rejected_at_intake():
+    too_late, in_yen = item("a", version=2**63), item("b", price="19.99", currency="JPY")
+
+    rejected = [judge(index, raw, FEED, default_version=1) for index, raw in enumerate([too_late, in_yen])]
+
+    assert [Verdict.of(record) for record in rejected] == [
+        Verdict(0, "a", None, "rejected", ["version: must be less than 2**63"]),
+        Verdict(1, "b", None, "rejected", ["price: 19.99 cannot be expressed in JPY minor units: more decimals than JPY has"])]
+
+
+@pytest.mark.parametrize(("attributes", "reason"), [
+    ({"dims.width": 4}, "attributes: field name attributes.'dims.width' may not contain '.' or start with '$'"),
+    ({"$ref": "x"}, "attributes: field name attributes.'$ref' may not contain '.' or start with '$'"),
+    ({"weight": 2**63}, "attributes: attributes.weight does not fit in 64 bits"),
+    ({"ratio": float("inf")}, "attributes: attributes.ratio is not a finite number"),
+])
+def test_attributes_no_store_can_keep_are_rejected_at_intake(attributes, reason):
+    raw = item("a", attributes=attributes)
+
+    rejected = judge(0, raw, FEED, default_version=1)
+
+    assert isinstance(rejected, RejectedRecord) and rejected.errors == [reason]
+
+
+def test_a_stock_quantity_of_2_to_the_63_is_rejected_at_intake():
+    raw = item("a", stock=[{"warehouse_id": "w1", "quantity": 2**63}])
+
+    rejected = judge(0, raw, FEED, default_version=1)
+
+    assert isinstance(rejected, RejectedRecord) and rejected.errors == ["stock.0.quantity: must be less than 2**63"]
+
+
+def test_a_whole_price_in_yen_is_accepted():
+    record = judge(0, item("a", price="1500", currency="jpy"), FEED, default_version=1)
+
+    assert isinstance(record, ItemRecord) and record.fields.price == Decimal(1500) and record.fields.currency == "JPY"
+
+
 def test_patch_needs_sku_and_at_least_one_field():
     assert "at least one field" in errors_of({"op": "patch", "sku": "a"})
     assert "sku: Field required" in errors_of({"op": "patch", "price": "2.00"})

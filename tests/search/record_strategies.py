@@ -1,5 +1,7 @@
 """Hypothesis strategies for catalog record streams: a few items, upserts / patches / deletes whose versions collide,
-replays of earlier records, shuffled, cut into consumer batches. Some records are ones the item service refuses."""
+replays of earlier records, shuffled, cut into consumer batches. Records are raw JSON-ready values, as any producer could
+publish them: some are ones the record contract (`inbound.events.ItemRecord`) refuses, which every consumer dead-letters
+unparsed, and some ones the item store refuses given what it holds (a patch of only the price or only the currency)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from inbound.events import REQUIRED_ON_UPSERT
+
 # Item slots per stream; the test gives each slot a fresh item id, so examples never share items.
 SLOTS = 2
-TOO_BIG = 2**63  # one past the largest 64-bit integer: the item store refuses it
+TOO_BIG = 2**63  # one past the largest 64-bit integer: the record contract refuses it
 
 # Currencies with 2, 3 and 0 decimals (INR the most); prices that fit all, some or none of them, or whose minor amount
 # does not fit in 64 bits.
@@ -19,22 +23,20 @@ CURRENCIES = ("INR", "INR", "KWD", "JPY")
 PRICES = ("1500.00", "19.99", "2.5", "0.125", "7")
 HUGE_PRICES = ("1E+17", "1E+40")
 ATTRIBUTE_NAMES = ("colour", "size", "fit")
-UNSTORABLE_NAMES = ("dims.width", "$ref")  # the item store refuses a '.' in a field name or a leading '$'
+UNSTORABLE_NAMES = ("dims.width", "$ref")  # the record contract refuses a '.' in a field name or a leading '$'
 WAREHOUSES = ("W1", "W2", "W3")
-REQUIRED_ON_UPSERT = ("title", "category", "price", "currency", "size_class")
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A record before it has an item id: which slot it is for, and what it carries."""
+    """A record before it has an item id: which slot it is for, and what it carries (unchecked, as published)."""
 
     slot: int
     op: str
     version: int
     fields: dict[str, Any] = field(default_factory=dict)
-    # Inbound leaves null fields out of what it publishes; another producer may send them (`model_dump_json()`).
+    # Inbound leaves null fields out of what it publishes; another producer may send every field, null or not.
     with_nulls: bool = False
-
 
 
 def mostly(common: st.SearchStrategy, rare: st.SearchStrategy) -> st.SearchStrategy:
@@ -46,7 +48,7 @@ attribute_values = mostly(
     st.one_of(st.sampled_from(["blue", "red", "M", ""]), st.integers(-3, 3), st.booleans(),
               st.sampled_from([4.5, -0.25]), st.lists(st.sampled_from(["a", "b", 1, None]), max_size=3),
               st.just({"depth": 2})),
-    st.sampled_from([TOO_BIG, {"a.b": 1}, [{"$x": 1}]]),
+    st.sampled_from([TOO_BIG, -TOO_BIG - 1, float("inf"), {"a.b": 1}, [{"$x": 1}]]),
 )
 attribute_names = mostly(st.sampled_from(ATTRIBUTE_NAMES), st.sampled_from(UNSTORABLE_NAMES))
 attributes = st.dictionaries(attribute_names, attribute_values, max_size=3)
@@ -76,7 +78,7 @@ item_fields = {
 @st.composite
 def upsert_fields(draw) -> dict[str, Any]:
     optional = draw(st.sets(st.sampled_from(["description", "brand", "attributes"])))
-    # Now and then an upsert lacking a required field, which the item service dead-letters.
+    # Now and then an upsert lacking a required field, which the record contract refuses.
     lacking = draw(mostly(st.none(), st.sampled_from(REQUIRED_ON_UPSERT)))
     names = [name for name in item_fields if name in optional or name in (*REQUIRED_ON_UPSERT, "stock")]
     return {name: draw(item_fields[name]) for name in names if name != lacking}

@@ -1,17 +1,20 @@
 """One behaviour for the versioned merge of catalog records, written twice: in Python by the item service (MongoDB) and
 in painless by the search index (Elasticsearch). The same record streams, in the same batches, must leave the same item
-in both; a record the item store refuses must not reach the index."""
+in both; a record the item store refuses must not reach the index. Records are published as raw JSON, as any producer
+could: both consumers refuse the ones the record contract (`ItemRecord`) refuses before either store sees them."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from hypothesis import example, given, settings
 
-from inbound.events import ItemRecord
+from inbound.events import ItemFields, ItemRecord
 from infra import connections
 from infra.schema.mongo_indexes import MONGO_INDEXES
 from item_service import agents as item_agents
@@ -44,13 +47,25 @@ async def merge_targets(settings) -> AsyncIterator[tuple[ItemStore, SearchIndex]
     await es.close()
 
 
-def as_delivered(spec: Spec, item_ids: list[str], index: int) -> ItemRecord:
-    """The record as a consumer reads it from `catalog.items`: published (as inbound does, or with its null fields),
-    then parsed."""
+@dataclass(frozen=True)
+class Message:
+    """A message as a consumer takes it from `catalog.items`."""
+
+    key: bytes
+    value: bytes
+
+
+def as_published(spec: Spec, item_ids: list[str], index: int) -> Message:
+    """The record as a producer puts it on `catalog.items` (without its null fields as inbound does, or with them),
+    checked by nobody: it may be one the record contract refuses."""
     item_id = item_ids[spec.slot]
-    record = ItemRecord(item_id=item_id, seller_id="seller-1", sku=f"sku-{item_id}", op=spec.op, version=spec.version,
-                        feed_id="feed-1", index=index, received_at=RECEIVED_AT, fields=spec.fields)
-    return ItemRecord.model_validate_json(record.model_dump_json(exclude_none=not spec.with_nulls))
+    if spec.with_nulls:
+        fields = {name: spec.fields.get(name) for name in ItemFields.model_fields}
+    else:
+        fields = {name: value for name, value in spec.fields.items() if value is not None}
+    record = {"item_id": item_id, "seller_id": "seller-1", "sku": f"sku-{item_id}", "op": spec.op,
+              "version": spec.version, "feed_id": "feed-1", "index": index, "received_at": RECEIVED_AT, "fields": fields}
+    return Message(item_id.encode(), json.dumps(record).encode())
 
 
 def from_item_store(document: dict | None) -> dict | None:
@@ -111,9 +126,11 @@ async def test_item_store_and_index_end_with_the_same_item(merge_targets, stream
     item_ids = [uuid.uuid4().hex for _ in range(SLOTS)]
 
     for batch in stream:
-        records = [as_delivered(spec, item_ids, index) for index, spec in enumerate(batch)]
-        await item_agents.until_applied(items, records)
-        await search_agents.until_applied(search_index.apply_records, records)
+        messages = [as_published(spec, item_ids, index) for index, spec in enumerate(batch)]
+        _, refused_by_items = await item_agents.apply_messages(items, messages)
+        refused_by_search = await search_agents.index_messages(ItemRecord, search_index.apply_records, messages)
+        unread_by_items = [id(m) for m, reason in refused_by_items if reason.startswith("unreadable record")]
+        assert unread_by_items == [id(m) for m, reason in refused_by_search if reason.startswith("malformed ItemRecord")]
 
     stored = await items.current_docs(item_ids)
     for item_id in item_ids:
