@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from identity.service import (
     EMAIL_PATTERN,
@@ -56,6 +56,12 @@ class ProfileChange(BaseModel):
     name: Name | None = None
     default_pincode: Pincode | None = None
     password: Password | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> ProfileChange:
+        if nulls := sorted(name for name in self.model_fields_set if getattr(self, name) is None):
+            raise ValueError(f"{', '.join(nulls)} may not be null; leave a field out to keep it")
+        return self
 
 
 class Profile(BaseModel):

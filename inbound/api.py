@@ -13,6 +13,7 @@ from inbound.parse import PARSERS, parser_for
 from inbound.service import rfc3339
 from inbound.store import FeedStore
 from infra.errors import ApiError
+from infra.paging import MAX_PAGE
 
 router = APIRouter(tags=["seller feed"])
 
@@ -104,7 +105,7 @@ async def post_items(request: Request, seller_id: Seller, feeds: Feeds,
 
 
 @router.get("/v1/sellers/{seller_id}/feeds/{feed_id}", response_model=FeedStatus)
-async def get_feed(seller_id: Seller, feed_id: str, feeds: Feeds, page: Annotated[int, Query(ge=1)] = 1,
+async def get_feed(seller_id: Seller, feed_id: str, feeds: Feeds, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                    size: Annotated[int, Query(ge=1, le=1000)] = 100, status: Status | None = None) -> dict[str, Any]:
     """The feed's counts per status and one page of its records' verdicts, in feed order."""
     feed = await feeds.feed(feed_id, seller_id)

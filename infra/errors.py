@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -26,7 +27,42 @@ def error_response(status: int, error: str, detail: str, *, headers: dict[str, s
     return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
 
 
+class ErrorBody(BaseModel):
+    """Every 4xx body; some errors add fields that name what was wrong (`items`, `limit`, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: str
+
+
+class InvalidRequestBody(ErrorBody):
+    """A 422: a request that does not match the schema lists each problem with where it is; a refusal by the rules
+    (an empty cart, a cap) says why in `detail`."""
+
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def describe_errors_in_openapi(app: FastAPI) -> None:
+    """The OpenAPI document shows the 422 the handlers below really send, not FastAPI's default shape, so clients
+    and fuzzers read the answers as they are."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            if "HTTPValidationError" in schema.get("components", {}).get("schemas", {}):
+                schema["components"]["schemas"]["HTTPValidationError"] = InvalidRequestBody.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the document
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    describe_errors_in_openapi(app)
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.error, exc.detail, headers=exc.headers, **exc.extra)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from identity.api import Operator, Shopper
 from infra.errors import ApiError
+from infra.paging import MAX_PAGE
 from orders import service
 from orders.flows import Checkout
 from orders.payment_store import PaymentMismatch
@@ -84,7 +85,7 @@ async def _placed(placing: Awaitable[tuple[dict, bool]], pincode: str) -> tuple[
 
 
 @router.get("/v1/orders")
-async def my_orders(shopper: Shopper, orders: Orders, page: Annotated[int, Query(ge=1)] = 1,
+async def my_orders(shopper: Shopper, orders: Orders, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                     size: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
     return {"page": page, "size": size, "orders": await orders.orders.for_user(shopper, page=page, size=size)}
 
