@@ -12,7 +12,7 @@ from infra import connections
 from infra.schema.mongo_indexes import MONGO_INDEXES, ensure_ferretdb_id_indexes
 from infra.schema.search_index import ITEMS_TEMPLATE, items_alias, items_template
 from infra.settings import Settings
-from search.service import SET_DELIVERY_SLOTS
+from search.service import SET_ATTRIBUTE_PAIRS, SET_DELIVERY_SLOTS
 
 CQL_DIR = Path(infra.__file__).parent / "schema" / "cql"
 ALEMBIC_INI = Path(infra.__file__).parent / "alembic.ini"
@@ -97,9 +97,10 @@ async def create_search_index(settings: Settings) -> str:
         if not await es.indices.exists_alias(name=alias):
             await es.indices.create(index=f"{alias}-v1", aliases={alias: {}})
             return f"elasticsearch: template and index {alias}-v1 created"
-        backfilled = await add_delivery_slots(es, alias)
-    return "elasticsearch: template updated, index already there" + (
-        f" ({backfilled} documents given delivery_slots)" if backfilled else "")
+        backfilled = {"delivery_slots": await add_delivery_slots(es, alias),
+                      "attribute_pairs": await add_attribute_pairs(es, alias)}
+    given = ", ".join(f"{count} documents given {field}" for field, count in backfilled.items() if count)
+    return "elasticsearch: template updated, index already there" + (f" ({given})" if given else "")
 
 
 async def add_delivery_slots(es, alias: str) -> int:
@@ -111,6 +112,23 @@ async def add_delivery_slots(es, alias: str) -> int:
                         "must_not": [{"exists": {"field": "delivery_slots"}}]}}
     done = await es.update_by_query(index=alias, body={"query": lacking, "script": {
         "source": "Map src = ctx._source;" + SET_DELIVERY_SLOTS, "lang": "painless"}}, conflicts="proceed",
+        request_timeout=600)
+    return done["updated"]
+
+
+async def add_attribute_pairs(es, alias: str) -> int:
+    """An index made when every attribute name became a field of its own: map `attribute_pairs`, map no more names
+    (those mapped stay until `shop reindex` builds the index from the current template), then fill the pairs in on the
+    documents with attributes that lack them (idempotent; a fresh index has nothing to do)."""
+    pairs = ITEMS_TEMPLATE["template"]["mappings"]["properties"]["attribute_pairs"]
+    await es.indices.put_mapping(index=alias, body={"properties": {"attribute_pairs": pairs}})
+    live = next(iter((await es.indices.get_mapping(index=alias)).values()))
+    if live["mappings"]["properties"]["attributes"].get("enabled", True):  # `enabled` cannot change; `dynamic` can
+        await es.indices.put_mapping(index=alias, body={"properties": {"attributes": {"type": "object", "dynamic": False}}})
+    lacking = {"bool": {"filter": [{"exists": {"field": "attribute_names"}}],
+                        "must_not": [{"exists": {"field": "attribute_pairs"}}]}}
+    done = await es.update_by_query(index=alias, body={"query": lacking, "script": {
+        "source": "Map src = ctx._source;" + SET_ATTRIBUTE_PAIRS, "lang": "painless"}}, conflicts="proceed",
         request_timeout=600)
     return done["updated"]
 

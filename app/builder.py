@@ -31,6 +31,7 @@ from orders.payment_store import PaymentStore
 from orders.payments import ExternalGateway, PaymentGateway, SimulatedGateway
 from orders.store import OrderStore
 from orders.windows import PaymentWindows
+from search.query import SearchLimits
 from search.store import SearchIndex
 
 if TYPE_CHECKING:
@@ -176,9 +177,15 @@ class Stores:
     def feed_limits(self) -> FeedLimits:
         return FeedLimits(chunk_records=self.settings.feed_chunk_records, max_records=self.settings.feed_max_records)
 
-    @property
-    def search_max_page_size(self) -> int:
-        return self.settings.search_max_page_size
+    @cached_property
+    def search_limits(self) -> SearchLimits:
+        settings = self.settings
+        return SearchLimits(max_page_size=settings.search_max_page_size,
+                            max_query_length=settings.search_max_query_length,
+                            max_attribute_filters=settings.search_max_attribute_filters,
+                            max_filter_values=settings.search_max_filter_values, max_facets=settings.search_max_facets,
+                            max_name_length=settings.search_max_attribute_name_length,
+                            max_value_length=settings.search_max_filter_value_length)
 
     @property
     def payment_webhook_secret(self) -> str | None:

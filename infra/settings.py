@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     feed_chunk_records: int = 1000
     feed_max_records: int = 200_000
     search_max_page_size: int = 100
+    # What one search may ask for: every facet's aggregation repeats every other filter, so these bound the request
+    # Elasticsearch gets (a 422 names the limit passed).
+    search_max_query_length: int = 200
+    search_max_attribute_filters: int = 10  # attr.<name> names
+    search_max_filter_values: int = 20  # values of one category / brand / attr.<name> filter
+    search_max_facets: int = 10  # attribute names in `facets`
+    search_max_attribute_name_length: int = 64
+    search_max_filter_value_length: int = 100
     # Analytics events (`search.performed`) are batched this long: Kafka's cost per event falls with the batch size.
     analytics_linger_ms: int = 100
     # How long a search may keep using a pincode's deliverability after `shop logistics load` changed it.

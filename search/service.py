@@ -14,7 +14,22 @@ from inventory.events import StockChanged
 
 # Item fields an upsert replaces as a whole; stock fields are kept unless the record carries stock.
 REPLACED_FIELDS = ("title", "description", "category", "brand", "price", "currency", "attributes",
-                   "attribute_names", "size_class")
+                   "attribute_names", "attribute_pairs", "size_class")
+
+# Every script that changes attributes runs this: the item's "<name>=<value>" pairs, the one keyword field attribute
+# filters and facets match, whatever names sellers use (a field per name would soon exhaust the index's field limit).
+# Kept in step with `attribute_pairs`; names never hold '=' (`attribute_name`): the replace guards older documents.
+SET_ATTRIBUTE_PAIRS = """
+src.attribute_pairs = new ArrayList();
+if (src.attributes != null) {
+  for (def a : src.attributes.entrySet()) {
+    String name = a.getKey().replace('=', '_') + '=';
+    if (a.getValue() instanceof List) {
+      for (def v : a.getValue()) { if (v != null) { src.attribute_pairs.add(name + v); } }
+    } else if (a.getValue() != null) { src.attribute_pairs.add(name + a.getValue()); }
+  }
+}
+"""
 
 # Every script that changes size_class or stock_warehouses ends with this: the item's (size class, warehouse) pairs,
 # which the pincode filter matches in one terms query. Kept in step with `delivery_slot`.
@@ -63,7 +78,7 @@ for (def e : params.fields.entrySet()) {
   } else { src[e.getKey()] = e.getValue(); }
 }
 src.attribute_names = src.attributes == null ? [] : new ArrayList(src.attributes.keySet());
-""" + CHECK_PRICE + """if (reborn) { src.created_at = params.created_at; }
+""" + SET_ATTRIBUTE_PAIRS + CHECK_PRICE + """if (reborn) { src.created_at = params.created_at; }
 src.deleted = false;
 if (src.in_stock == null) { src.in_stock = false; src.stock_warehouses = []; }
 """ + SET_DELIVERY_SLOTS
@@ -93,7 +108,7 @@ if (stockNewer || (newer && src.stock_version == null)) {
   src.in_stock = doc.in_stock; src.stock_warehouses = doc.stock_warehouses; src.stock_version = doc.stock_version;
 }
 src.indexed_at = params.now;
-""" + SET_DELIVERY_SLOTS
+""" + SET_ATTRIBUTE_PAIRS + SET_DELIVERY_SLOTS
 
 
 def in_version_order(records: list[ItemRecord]) -> list[int]:
@@ -148,9 +163,21 @@ def attribute_keywords(attributes: dict[str, Any]) -> dict[str, Any]:
     return {attribute_name(name): _keyword(value) for name, value in attributes.items()}
 
 
+def attribute_pairs(keywords: dict[str, Any]) -> list[str]:
+    """The "<name>=<value>" pairs of attributes as `attribute_keywords` gives them, as `SET_ATTRIBUTE_PAIRS` indexes
+    them."""
+    return [attribute_pair(name, value) for name, kept in keywords.items()
+            for value in (kept if isinstance(kept, list) else [kept]) if value is not None]
+
+
+def attribute_pair(name: str, value: str) -> str:
+    return f"{name}={value}"
+
+
 def attribute_name(name: str) -> str:
-    # A dot would make Elasticsearch read the name as a path into an object.
-    return name.strip().replace(".", "_")
+    # A dot once made Elasticsearch read the name as a path into an object (names stay as indexed since); an '=' would
+    # end the name early in its "<name>=<value>" pair.
+    return name.strip().replace(".", "_").replace("=", "_")
 
 
 def delivery_slot(size_class: str, warehouse_id: str) -> str:

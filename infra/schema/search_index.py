@@ -13,8 +13,6 @@ ITEMS_TEMPLATE: dict[str, Any] = {
             "number_of_shards": 1,
             "number_of_replicas": 0,
             "refresh_interval": "1s",
-            # Attributes are free-form per category, so their keyword fields add up across categories.
-            "mapping": {"total_fields": {"limit": 5000}},
             "analysis": {"analyzer": {"folded": {"type": "custom", "tokenizer": "standard",
                                                  "filter": ["lowercase", "asciifolding"]}}},
         },
@@ -30,10 +28,16 @@ ITEMS_TEMPLATE: dict[str, Any] = {
                 "brand": {"type": "keyword"},
                 "price": {"type": "scaled_float", "scaling_factor": 100},
                 "currency": {"type": "keyword"},
-                # Per-category attributes stay free-form; every value is indexed as an exact keyword for filters and facets.
-                "attributes": {"type": "object", "dynamic": True},
+                # Per-category attributes stay free-form: kept in _source as given but never mapped, so the index's
+                # fields do not grow with the names sellers use (a field per name would soon hit the field limit).
+                "attributes": {"type": "object", "enabled": False},
                 # The attribute names an item has: the facets offered for a category are its most common names.
                 "attribute_names": {"type": "keyword"},
+                # "<name>=<value>" for every attribute value, as an exact keyword: attribute filters are terms on
+                # pairs, an attribute's facet a terms aggregation of the pairs its name begins. A search asks for
+                # pairs of up to 165 characters (a 64-character name, '=', a 100-character value); longer ones are
+                # kept in _source only, as attribute values of over 256 characters always were.
+                "attribute_pairs": {"type": "keyword", "ignore_above": 256},
                 "size_class": {"type": "keyword"},
                 "in_stock": {"type": "boolean"},
                 "stock_warehouses": {"type": "keyword"},
@@ -49,9 +53,6 @@ ITEMS_TEMPLATE: dict[str, Any] = {
                 # When this index last changed the document: a reindex catches up on what changed while it ran.
                 "indexed_at": {"type": "date"},
             },
-            "dynamic_templates": [
-                {"attributes_as_keywords": {"path_match": "attributes.*", "mapping": {"type": "keyword", "ignore_above": 256}}},
-            ],
         },
     },
 }

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 
 import pytest
 
+from search.api import search_index
 from search.events import SEARCH_PERFORMED_TOPIC
+from search.store import SearchIndex
 from tests.conftest import next_matching
-from tests.search.conftest import PINCODE, record
+from tests.search.conftest import ITEMS_BODY, PINCODE, record
 
 pytestmark = pytest.mark.stack
 
@@ -86,6 +90,19 @@ async def test_attribute_filter_and_its_facet(client, catalog, unique_name):
     assert ids(page) == [red.item_id]
     assert page["facets"]["attr.color"] == [{"value": "blue", "count": 2}, {"value": "red", "count": 1}]
     assert page["facets"]["attr.fit"] == [{"value": "slim", "count": 1}]
+
+
+async def test_attribute_names_and_values_of_any_characters_filter_and_facet_apart(client, catalog, unique_name):
+    [eu, _, _] = await catalog(record(category=unique_name, attributes={"size (EU)": "42", "size": "M=L"}),
+                               record(category=unique_name, attributes={"size": "S", "size_eu": "41"}),
+                               record(category=unique_name, attributes={"size (EU)": 41.5, "size": "M"}))
+
+    everything = search(client, category=unique_name, facets="size (EU),size")
+    filtered = search(client, **{"category": unique_name, "attr.size (EU)": ["42", "43"]})
+
+    assert everything["facets"]["attr.size"] == [{"value": v, "count": 1} for v in ("M", "M=L", "S")]
+    assert everything["facets"]["attr.size (EU)"] == [{"value": "41.5", "count": 1}, {"value": "42", "count": 1}]
+    assert ids(filtered) == [eu.item_id]
 
 
 async def test_price_range_filter(client, catalog, unique_name):
@@ -175,9 +192,80 @@ async def test_each_search_publishes_a_search_performed_event(client, catalog, u
     ({"cursor": "garbage"}, "invalid_cursor"),
     ({"pincode": "abc"}, "invalid_request"),
     ({"sort": "cheapest"}, "invalid_request"),
+    ({"min_price": "1e400"}, "invalid_price"),
 ])
 def test_unusable_parameters_get_422_with_a_reason(client, params, error):
     response = client.get("/v1/search", params=params)
 
     assert response.status_code == 422
     assert response.json()["error"] == error
+
+
+MANY = [f"v{n}" for n in range(21)]
+
+
+@pytest.mark.parametrize("params, error, limit", [
+    ({"q": "x" * 201}, "query_too_long", 200),
+    ({f"attr.a{n}": "x" for n in range(11)}, "too_many_attribute_filters", 10),
+    ({"attr.color": MANY}, "too_many_filter_values", 20),
+    ({"category": MANY}, "too_many_filter_values", 20),
+    ({"facets": ",".join(f"a{n}" for n in range(11))}, "too_many_facets", 10),
+    ({"attr." + "n" * 65: "x"}, "attribute_name_too_long", 64),
+    ({"facets": "n" * 65}, "attribute_name_too_long", 64),
+    ({"attr.color": "x" * 101}, "filter_value_too_long", 100),
+    ({"brand": "x" * 101}, "filter_value_too_long", 100),
+])
+def test_a_search_beyond_a_cap_gets_422_naming_the_limit(client, params, error, limit):
+    response = client.get("/v1/search", params=params)
+
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["error"], body["limit"]) == (error, limit)
+    assert str(limit) in body["detail"]
+
+
+def forged(after: object, sort: str = "price_asc") -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after, "page": 2, "sort": sort}).encode()).decode()
+
+
+@pytest.mark.parametrize("cursor", [
+    forged(["cheap", "id-1"]), forged([None, "id-1"]), forged([10.5]), forged([{"a": 1}, "id-1"]),
+    forged([2**70, "id-1"], sort="newest"),
+])
+def test_a_forged_cursor_gets_422_not_a_server_error(client, cursor):
+    sort = json.loads(base64.urlsafe_b64decode(cursor))["sort"]
+
+    response = client.get("/v1/search", params={"sort": sort, "cursor": cursor})
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_cursor"
+
+
+def test_a_page_beyond_the_result_window_gets_422_pointing_to_the_cursor(client):
+    response = client.get("/v1/search", params={"page": 501, "size": 20})  # from 10,000: past max_result_window
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "page_too_deep"
+    assert "next_cursor" in response.json()["detail"]
+
+
+@pytest.fixture
+async def unsortable_index(client, es, unique_name):
+    """An item index whose item_id is text, which Elasticsearch refuses to sort on; the API searches it."""
+    body = copy.deepcopy(ITEMS_BODY)
+    body["mappings"]["properties"]["item_id"] = {"type": "text"}
+    alias = f"{unique_name}-items"
+    await es.indices.create(index=f"{alias}-v1", aliases={alias: {}}, **body)
+    index = SearchIndex(client.app.state.stores.elasticsearch, alias)  # the app's own client, on the app's loop
+    client.app.dependency_overrides[search_index] = lambda: index
+    yield
+    client.app.dependency_overrides.pop(search_index)
+    await es.indices.delete(index=f"{alias}-v1")
+
+
+async def test_a_search_elasticsearch_refuses_gets_400_with_its_reason(client, unsortable_index):
+    response = client.get("/v1/search", params={"q": "mug"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "search_refused"
+    assert "item_id" in response.json()["detail"]

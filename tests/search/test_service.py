@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from inventory.events import StockChanged
-from search.service import attribute_keywords, delivery_eta, record_change, stock_change, stored_item_change
+from search.service import (
+    attribute_keywords,
+    attribute_pairs,
+    delivery_eta,
+    record_change,
+    stock_change,
+    stored_item_change,
+)
 from tests.search.conftest import record
 
 pytestmark = pytest.mark.unit
@@ -54,6 +61,21 @@ def test_attribute_values_become_keywords_and_dots_leave_names():
     keywords = attribute_keywords(attributes)
 
     assert keywords == {"size": "10", "organic": "true", "colors": ["red", "2"], "dims_width": "4.5", "gone": None}
+
+
+def test_an_equals_sign_leaves_names_too_so_a_pair_splits_at_its_first_one():
+    keywords = attribute_keywords({"a=b": "c=d"})
+
+    assert keywords == {"a_b": "c=d"}
+    assert attribute_pairs(keywords) == ["a_b=c=d"]
+
+
+def test_every_attribute_value_becomes_one_name_value_pair():
+    keywords = attribute_keywords({"size": 10, "colors": ["red", 2], "organic": True, "gone": None, "none": []})
+
+    pairs = attribute_pairs(keywords)
+
+    assert pairs == ["size=10", "colors=red", "colors=2", "organic=true"]
 
 
 def test_stored_tombstone_rebuilds_as_a_delete():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 
 import pytest
 
+from app.bootstrap import add_attribute_pairs
 from inventory.events import StockChanged
 from search import commands
 from search.query import MOST_WORDS, SearchParams, build_search
+from search.store import SearchIndex
 from tests.search.conftest import ITEMS_BODY, item_id, record, stored
 
 pytestmark = pytest.mark.stack
@@ -196,3 +199,85 @@ async def test_one_typo_tolerant_clause_ranks_short_queries_as_the_all_and_most_
     scores = [[(hit["_id"], hit["_score"]) for hit in answer["hits"]["hits"]] for answer in ranked]
     assert scores[0] == scores[1]
     assert scores[0]  # the typos were forgiven: there was something to rank
+
+
+def mapped_fields(mapping: dict) -> int:
+    """How many fields a mapping holds, as Elasticsearch counts them against its total field limit."""
+    count = 0
+    for field in mapping.get("properties", {}).values():
+        count += 1 + mapped_fields(field) + len(field.get("fields", {}))
+    return count
+
+
+async def index_mapping(es, alias: str) -> dict:
+    return next(iter((await es.indices.get_mapping(index=alias)).values()))["mappings"]
+
+
+async def test_attribute_names_beyond_the_field_limit_stay_searchable(own_index, es):
+    crowded = [record(attributes={f"name_{r}_{a}": "x" for a in range(100)}) for r in range(60)]
+    assert not await own_index.apply_records(crowded)  # 6,000 attribute names: beyond the 1,000 fields of an index
+
+    late = record(title="Late arrival", attributes={"brand_new_name": "yes"})
+    refused = await own_index.apply_records([late])
+    await own_index.refresh()
+
+    assert not refused
+    params = SearchParams(attributes={"brand_new_name": ["yes"]}, facet_names=["brand_new_name"])
+    page = await own_index.search(params, None)
+    assert [item["item_id"] for item in page["items"]] == [late.item_id]
+    assert page["facets"]["attr.brand_new_name"] == [{"value": "yes", "count": 1}]
+    assert mapped_fields(await index_mapping(es, own_index.alias)) < 50
+
+
+def made_before_attribute_pairs() -> dict:
+    """The index template as it was when every attribute name became a field of its own."""
+    body = copy.deepcopy(ITEMS_BODY)
+    properties = body["mappings"]["properties"]
+    del properties["attribute_pairs"]
+    properties["attributes"] = {"type": "object", "dynamic": True}
+    body["mappings"]["dynamic_templates"] = [{"attributes_as_keywords": {
+        "path_match": "attributes.*", "mapping": {"type": "keyword", "ignore_above": 256}}}]
+    return body
+
+
+@pytest.fixture
+async def index_made_before_attribute_pairs(es, unique_name):
+    """An item index of the old shape holding one item as the old indexer wrote it."""
+    index = SearchIndex(es, f"{unique_name}-items")
+    await es.indices.create(index=f"{index.alias}-v1", aliases={index.alias: {}}, **made_before_attribute_pairs())
+    document = {"item_id": item_id("o"), "title": "Old shirt", "category": "shirts", "price": "10.00", "deleted": False,
+                "in_stock": True, "attributes": {"colour": "red", "sizes": ["S", "M"]},
+                "attribute_names": ["colour", "sizes"], "version": 1, "indexed_at": datetime.now(UTC).isoformat()}
+    await es.index(index=index.alias, id=item_id("o"), document=document, refresh=True)
+    yield index
+    await es.indices.delete(index=f"{index.alias}-v*", ignore_unavailable=True)
+
+
+async def test_bootstrap_gives_an_older_index_attribute_pairs_and_stops_its_attribute_fields_growing(
+        index_made_before_attribute_pairs, es):
+    index = index_made_before_attribute_pairs
+
+    filled = [await add_attribute_pairs(es, index.alias), await add_attribute_pairs(es, index.alias)]
+    refused = await index.apply_records([record(item_id("n"), attributes={"never_seen": "x"})])
+    await index.refresh()
+
+    assert filled == [1, 0] and not refused
+    page = await index.search(SearchParams(attributes={"sizes": ["M"]}, facet_names=["colour"]), None)
+    assert [item["item_id"] for item in page["items"]] == [item_id("o")]
+    assert page["facets"]["attr.colour"] == [{"value": "red", "count": 1}]
+    attribute_fields = (await index_mapping(es, index.alias))["properties"]["attributes"]["properties"]
+    assert set(attribute_fields) == {"colour", "sizes"}  # mapped by the old indexer; never_seen is not
+
+
+async def test_a_rebuild_moves_an_older_index_to_attribute_pairs_with_no_field_per_name(
+        index_made_before_attribute_pairs, stored_items, es):
+    index = index_made_before_attribute_pairs
+    await stored_items(stored("s", 1, attributes={"material": "steel"}))
+
+    await commands.reindex(index, stored_items.db, ITEMS_BODY)  # the old index's item is caught up from it
+    await index.refresh()
+
+    steel = await index.search(SearchParams(attributes={"material": ["steel"]}), None)
+    red = await index.search(SearchParams(attributes={"colour": ["red"]}), None)
+    assert [[i["item_id"] for i in page["items"]] for page in (steel, red)] == [[item_id("s")], [item_id("o")]]
+    assert (await index_mapping(es, index.alias))["properties"]["attributes"] == {"type": "object", "enabled": False}

@@ -20,7 +20,7 @@ from infra.schema.mongo_indexes import MONGO_INDEXES
 from item_service import agents as item_agents
 from item_service.store import ItemStore
 from search import agents as search_agents
-from search.service import attribute_keywords
+from search.service import attribute_keywords, attribute_pairs
 from search.store import SearchIndex
 from tests.search.conftest import ITEMS_BODY
 from tests.search.record_strategies import SLOTS, TOO_BIG, Spec, streams
@@ -80,7 +80,8 @@ def from_item_store(document: dict | None) -> dict | None:
     return {**kept, "title": document["title"], "description": document["description"] or "",
             "category": document["category"], "brand": document["brand"], "size_class": document["size_class"],
             "price": Decimal(document["price"]["amount"]), "currency": document["price"]["currency"],
-            "attributes": present(attribute_keywords(document["attributes"])), "stock_warehouses": held}
+            "attributes": present(attribute_keywords(document["attributes"])), "stock_warehouses": held,
+            "attribute_pairs": sorted(attribute_pairs(attribute_keywords(document["attributes"])))}
 
 
 def from_index(document: dict | None) -> dict | None:
@@ -95,7 +96,8 @@ def from_index(document: dict | None) -> dict | None:
             "category": document.get("category"), "brand": document.get("brand"),
             "size_class": document.get("size_class"), "price": None if price is None else Decimal(price),
             "currency": document.get("currency"), "attributes": present(document.get("attributes") or {}),
-            "stock_warehouses": sorted(document.get("stock_warehouses") or [])}
+            "stock_warehouses": sorted(document.get("stock_warehouses") or []),
+            "attribute_pairs": sorted(document.get("attribute_pairs") or [])}
 
 
 def present(attributes: dict) -> dict:
