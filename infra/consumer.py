@@ -1,7 +1,8 @@
 """The batch loop and helpers of the plain-aiokafka consumers in `shop worker` (items, search, feed stock, feed status,
 notifications):
 a batch is applied and what it produced is in Kafka before its offsets are committed, so a crash redelivers a batch
-rather than skipping it; a server that is away is waited out with backoff, never skipped."""
+rather than skipping it; a server that is away is waited out with backoff, never skipped; a record a store refuses for
+good is narrowed out of its batch (`apply_or_refuse`) and dead-lettered, so it holds up no one."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from aiokafka.errors import CommitFailedError
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
+from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, retry_if_exception_type, wait_exponential
 
 from infra import connections
+from infra.store_errors import refusal_reason
 
 ATTEMPT_SECONDS = 120
 Result = TypeVar("Result")
+Record = TypeVar("Record")
+# The errors retrying can fix: exception types, or a classifier of infra/store_errors.py.
+Transient = tuple[type[BaseException], ...] | Callable[[BaseException], bool]
 
 
 class DeadLetter(BaseModel):
@@ -96,12 +102,49 @@ async def keep_consuming(log: logging.Logger, consume: Callable[..., Awaitable[N
     await retrying(consume, *args)
 
 
-async def until_done(log: logging.Logger, transient: tuple[type[BaseException], ...],
-                     attempt: Callable[..., Awaitable[Result]], *args: Any) -> Result:
+async def until_done(log: logging.Logger, transient: Transient, attempt: Callable[..., Awaitable[Result]],
+                     *args: Any) -> Result:
     """Runs `attempt` again, with backoff, for as long as it fails with a `transient` error."""
-    retrying = AsyncRetrying(retry=retry_if_exception_type(transient), wait=wait_exponential(0.2, max=30),
+    retry = retry_if_exception_type(transient) if isinstance(transient, tuple) else retry_if_exception(transient)
+    retrying = AsyncRetrying(retry=retry, wait=wait_exponential(0.2, max=30),
                              before_sleep=before_sleep_log(log, logging.WARNING))
     return await retrying(_within_time, attempt, *args)
+
+
+@dataclass
+class Applied(Generic[Result]):
+    """What `apply_or_refuse` did: the parts it applied, in order (their records' positions, and what `apply` returned
+    for them), and why each record refused for good was refused, by position."""
+
+    parts: list[tuple[list[int], Result]] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+async def apply_or_refuse(log: logging.Logger, transient: Callable[[BaseException], bool],
+                          apply: Callable[[list[Record]], Awaitable[Result]], records: list[Record], *,
+                          order: Callable[[Record], Any] | None = None) -> Applied[Result]:
+    """Applies `records` (a bulk write), waiting out `transient` errors as `until_done` does. An error retrying cannot
+    fix is narrowed down by halves, each applied in turn, first half first, until the records that fail alone are
+    refused with the reason; the rest of the batch is applied. Halves split the records as given, or sorted by `order`
+    (say, their version, when `apply` applies each key's records by version): one key's records keep their order."""
+    applied: Applied[Result] = Applied()
+    positions = list(range(len(records)))
+    pending = [sorted(positions, key=lambda p: order(records[p])) if order else positions] if records else []
+    while pending:
+        part = pending.pop()
+        try:
+            result = await until_done(log, transient, apply, [records[position] for position in part])
+        except Exception as error:  # noqa: BLE001 (until_done retries transient ones: no retry fixes this one)
+            reason = refusal_reason(error)
+            if len(part) > 1:
+                log.warning("%d records refused as a whole (%s); applying them in halves", len(part), reason)
+                pending += [part[len(part) // 2:], part[:len(part) // 2]]
+            else:
+                log.warning("a record is refused for good, to be dead-lettered: %s", reason)
+                applied.refused[part[0]] = reason
+        else:
+            applied.parts.append((part, result))
+    return applied
 
 
 async def _within_time(attempt: Callable[..., Awaitable[Result]], *args: Any) -> Result:

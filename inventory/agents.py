@@ -4,7 +4,8 @@ a row (a replayed file, whose records without a version carry a later receive ti
 
 It runs inside `shop worker` as its own consumer group (`inventory`), like the item service's, so neither stalls the
 other. Offsets are committed only after a batch is applied and its dead letters are in Kafka; a redelivered batch
-changes nothing (the store ignores feed versions it has already applied)."""
+changes nothing (the store ignores feed versions it has already applied). MySQL being away (or a deadlock) is waited
+out; a record whose stock the store refuses for good is narrowed out of its batch and dead-lettered, the rest applied."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import logging
 from functools import partial
 
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all, until_done
+from infra.consumer import add_consumer, apply_or_refuse, consume_batches, dead_letter_records, first_error, send_all
+from infra.store_errors import mysql_transient
 from inventory import service
 from inventory.service import FeedStock, InvalidStock
 from inventory.store import StockStore
@@ -44,8 +45,8 @@ async def apply_and_publish(stock: StockStore, producer, messages: list) -> None
 
 async def apply_messages(stock: StockStore, messages: list) -> list[tuple[object, str]]:
     """Set the stock the batch's records state; returns the messages that cannot be used, with their reasons."""
-    stated, refused = [], []
-    for message in messages:
+    stated, refused = [], {}
+    for position, message in enumerate(messages):
         try:
             record = ItemRecord.model_validate_json(message.value or b"")
             if record.op == "delete" or record.fields.stock is None:
@@ -53,17 +54,18 @@ async def apply_messages(stock: StockStore, messages: list) -> list[tuple[object
             lines = [(line.warehouse_id, line.quantity) for line in record.fields.stock]
             service.check_feed_stock(record.item_id, lines)
         except ValidationError as error:
-            refused.append((message, f"unreadable record: {first_error(error)}"))
+            refused[position] = f"unreadable record: {first_error(error)}"
         except InvalidStock as error:
-            refused.append((message, f"unusable stock: {error}"))
+            refused[position] = f"unusable stock: {error}"
         else:
-            stated.append(FeedStock(record.item_id, record.version, dict(lines)))
-    newest = service.newest_feed_stock(stated)
-    for start in range(0, len(newest), ITEMS_PER_TRANSACTION):
-        await until_applied(stock, newest[start:start + ITEMS_PER_TRANSACTION])
-    return refused
+            stated.append((position, FeedStock(record.item_id, record.version, dict(lines))))
+    for start in range(0, len(stated), ITEMS_PER_TRANSACTION):
+        chunk = stated[start:start + ITEMS_PER_TRANSACTION]
+        applied = await apply_or_refuse(log, mysql_transient, partial(set_newest, stock), [s for _, s in chunk])
+        refused.update({chunk[p][0]: f"refused by the stock store: {why}" for p, why in applied.refused.items()})
+    return [(messages[position], refused[position]) for position in sorted(refused)]
 
 
-async def until_applied(stock: StockStore, stated: list[FeedStock]) -> None:
-    """MySQL being away (or a deadlock) is waited out, never skipped: the items are retried until their stock is set."""
-    await until_done(log, (OperationalError, InterfaceError, TimeoutError), stock.apply_feed_stock, stated)
+async def set_newest(stock: StockStore, stated: list[FeedStock]) -> None:
+    """One transaction: per item, the newest of these statements."""
+    await stock.apply_feed_stock(service.newest_feed_stock(stated))

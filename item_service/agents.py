@@ -4,7 +4,9 @@
 It runs inside `shop worker` as a consumer group of its own (`item-service`), not as a faust agent: two faust agents on
 one topic share the app's group, so one stalling stalls the other once faust's buffer fills, and a rebalance can leave
 faust waiting forever for records one of them never got. Offsets are committed only after a batch is applied and its
-outcomes are in Kafka, so nothing is skipped; a redelivered batch changes nothing."""
+outcomes are in Kafka, so nothing is skipped; a redelivered batch changes nothing. MongoDB being away is waited out; a
+record MongoDB refuses for good is narrowed out of its batch, reported `dead_lettered` and dead-lettered, the rest of
+the batch applied."""
 
 from __future__ import annotations
 
@@ -14,10 +16,18 @@ from datetime import UTC, datetime
 from functools import partial
 
 from pydantic import ValidationError
-from pymongo.errors import PyMongoError
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all, text, until_done
+from infra.consumer import (
+    add_consumer,
+    apply_or_refuse,
+    consume_batches,
+    dead_letter_records,
+    first_error,
+    send_all,
+    text,
+)
+from infra.store_errors import mongo_transient
 from item_service import service
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
 from item_service.store import ItemStore
@@ -30,8 +40,9 @@ def register(worker, items: ItemStore, *, batch_size: int, within: float) -> Non
     add_consumer(worker, "apply_catalog_items", log, consume, items, batch_size, within)
 
 
-async def consume(bootstrap: list[str], items: ItemStore, batch_size: int, within: float) -> None:
-    await consume_batches(bootstrap, ITEMS_TOPIC, group=GROUP, batch_size=batch_size, within=within,
+async def consume(bootstrap: list[str] | str, items: ItemStore, batch_size: int, within: float, *,
+                  group: str = GROUP) -> None:
+    await consume_batches(bootstrap, ITEMS_TOPIC, group=group, batch_size=batch_size, within=within,
                           apply_batch=partial(apply_and_publish, items), log=log,
                           moved_warning="items: partitions moved during a batch; its records will be delivered "
                                         "again (no change)")
@@ -67,8 +78,21 @@ async def apply_messages(items: ItemStore, messages: list) -> tuple[list[RecordO
 
 
 async def until_applied(items: ItemStore, records: list[ItemRecord]) -> service.BatchResult:
-    """MongoDB being away is waited out, never skipped: the batch is retried until it is applied."""
-    return await until_done(log, (PyMongoError, TimeoutError), _apply_records, items, records)
+    """MongoDB being away is waited out, never skipped: the batch is retried until it is applied. A record MongoDB
+    refuses for good (a document it cannot keep) is dead_lettered, and the rest of the batch applied."""
+    # Halves in version order, as apply_batch applies each item's records: a batch in halves ends as it would whole.
+    applied = await apply_or_refuse(log, mongo_transient, partial(_apply_records, items), records,
+                                    order=lambda record: record.version)
+    outcomes: dict[int, RecordOutcome] = {}
+    documents: list[dict] = []
+    for positions, result in applied.parts:
+        outcomes.update(zip(positions, result.outcomes))
+        documents += result.documents
+    for position, reason in applied.refused.items():
+        record = records[position]
+        outcomes[position] = service.dead_lettered(record.feed_id, record.index, record.item_id,
+                                                   f"refused by the item store: {reason}")
+    return service.BatchResult(documents, [outcomes[position] for position in range(len(records))])
 
 
 async def _apply_records(items: ItemStore, records: list[ItemRecord]) -> service.BatchResult:

@@ -2,8 +2,9 @@
 pictures from `inventory.stock_changed` (group `search-stock`) keep the item index current.
 
 Each batch is one bulk request; what cannot be parsed or indexed goes to its topic's dead-letter topic
-(`catalog.items.dlq`, `inventory.stock_changed.dlq`) with its reason. Offsets
-are committed only after a batch is indexed and its dead letters are in Kafka; Elasticsearch being away is waited out,
+(`catalog.items.dlq`, `inventory.stock_changed.dlq`) with its reason: a document the index refuses by the bulk answer,
+and a record that makes the whole request fail for good (found by applying the batch in halves). Offsets are committed
+only after a batch is indexed and its dead letters are in Kafka; Elasticsearch being away or overloaded is waited out,
 and a redelivered batch changes nothing (documents carry the versions they were built from)."""
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from elasticsearch import TransportError
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC, ItemRecord
-from infra.consumer import add_consumer, consume_batches, dead_letter_records, first_error, send_all
+from infra.consumer import add_consumer, apply_or_refuse, consume_batches, dead_letter_records, first_error, send_all
+from infra.store_errors import elasticsearch_transient
 from inventory.events import STOCK_CHANGED_DLQ_TOPIC, STOCK_CHANGED_TOPIC, StockChanged
 from search.store import IndexUnavailable, SearchIndex
 
@@ -36,8 +36,8 @@ def register(worker, index: SearchIndex, *, batch_size: int, within: float) -> N
 
 
 async def consume(bootstrap: list[str] | str, topic: str, record_type: type[BaseModel], apply: Apply, batch_size: int,
-                  within: float) -> None:
-    await consume_batches(bootstrap, topic, group=GROUPS[topic], batch_size=batch_size, within=within,
+                  within: float, *, group: str | None = None) -> None:
+    await consume_batches(bootstrap, topic, group=group or GROUPS[topic], batch_size=batch_size, within=within,
                           apply_batch=partial(index_and_publish, record_type, apply, DEAD_LETTERS[topic]), log=log,
                           moved_warning=f"search: partitions of {topic} moved during a batch; it will be delivered "
                                         f"again (no change)")
@@ -65,17 +65,15 @@ async def index_messages(record_type: type[BaseModel], apply: Apply, messages: l
 
 
 async def until_applied(apply: Apply, records: list) -> dict[int, str]:
-    """Retries while Elasticsearch is unavailable, never giving up: moving on would lose the batch."""
-    retrying = AsyncRetrying(retry=retry_if_exception(_unavailable), wait=wait_exponential_jitter(multiplier=0.5, max=30),
-                             before_sleep=lambda state: log.warning("index unavailable, retrying: %r",
-                                                                    state.outcome and state.outcome.exception()))
-    async for attempt in retrying:
-        with attempt:
-            return await apply(records)
-    return {}
+    """Retries while Elasticsearch is unavailable, never giving up: moving on would lose the batch. Returns {position:
+    reason} of the records refused: by the bulk answer, or alone once a request refused as a whole is narrowed down."""
+    # In version order, as the index applies each item's records: a batch in halves ends as it would whole.
+    applied = await apply_or_refuse(log, _unavailable, apply, records, order=lambda record: record.version)
+    refused = dict(applied.refused)
+    for positions, refused_in_part in applied.parts:
+        refused.update({positions[position]: reason for position, reason in refused_in_part.items()})
+    return dict(sorted(refused.items()))
 
 
 def _unavailable(error: BaseException) -> bool:
-    if isinstance(error, IndexUnavailable):
-        return True
-    return isinstance(error, TransportError) and (not isinstance(error.status_code, int) or error.status_code >= 429)
+    return isinstance(error, IndexUnavailable) or elasticsearch_transient(error)

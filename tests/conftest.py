@@ -95,6 +95,43 @@ def running_worker():
         worker.wait(timeout=10)
 
 
+async def start_group_at_end(settings, group: str, topic: str) -> None:
+    """Commits the topic's end offsets for `group`, so a consumer of that group reads only what comes next."""
+    from aiokafka import TopicPartition
+
+    from app.topics import TOPICS
+
+    consumer = connections.kafka_consumer(settings, group_id=group)
+    await consumer.start()
+    count = next(spec.partitions for spec in TOPICS if spec.name == topic)
+    partitions = [TopicPartition(topic, p) for p in range(count)]
+    consumer.assign(partitions)
+    await consumer.commit(await consumer.end_offsets(partitions))
+    await consumer.stop()
+
+
+@pytest.fixture
+async def consumer_of_its_own(settings):
+    """Runs an agent's `consume(brokers, *args, group=...)` as a task with a consumer group of its own that starts at
+    the current end of `topic`: the shared groups of `shop worker` are left alone. Returns the task."""
+    import asyncio
+    import contextlib
+
+    tasks: list[asyncio.Task] = []
+
+    async def start(consume, *args: Any, topic: str) -> asyncio.Task:
+        group = f"test-{uuid.uuid4().hex[:12]}"
+        await start_group_at_end(settings, group, topic)
+        tasks.append(asyncio.create_task(consume(settings.kafka_bootstrap, *args, group=group)))
+        return tasks[-1]
+
+    yield start
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 @pytest.fixture
 async def producer(settings):
     from infra import connections

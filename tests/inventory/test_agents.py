@@ -1,5 +1,6 @@
 """The feed-stock consumer against the real Kafka and MySQL, run as a task with a consumer group of its own that starts
-at the topic's current end: feed records' stock lands in stock_levels, newest version wins, poison goes to the DLQ."""
+at the topic's current end: feed records' stock lands in stock_levels, newest version wins, poison goes to the DLQ
+(what the store refuses too, while the rest of its batch is applied), and MySQL being away is waited out."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import pytest
-from aiokafka import TopicPartition
 
-from app.topics import TOPICS
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
 from infra import connections
 from inventory.agents import apply_messages, consume
 from inventory.service import FeedStock
+from inventory.store import StockStore
+from tests.conftest import start_group_at_end
 from tests.item_service.conftest import delete, patch, upsert
 
 pytestmark = pytest.mark.stack
@@ -33,17 +34,6 @@ async def feed_stock_consumer(settings, stock) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-async def start_group_at_end(settings, group: str, topic: str) -> None:
-    """Commits the topic's end offsets for `group`, so a consumer of that group reads only what comes next."""
-    consumer = connections.kafka_consumer(settings, group_id=group)
-    await consumer.start()
-    count = next(spec.partitions for spec in TOPICS if spec.name == topic)
-    partitions = [TopicPartition(topic, p) for p in range(count)]
-    consumer.assign(partitions)
-    await consumer.commit(await consumer.end_offsets(partitions))
-    await consumer.stop()
 
 
 async def publish(producer, *records) -> None:
@@ -121,3 +111,52 @@ async def inventory_letters(consumer, keys: set[str], timeout: float = 60) -> di
                 if letter.get("consumer") == "inventory" and letter.get("key") in keys:
                     found[letter["key"]] = letter
     return found
+
+
+async def case_twin(stock, item_id: str) -> str:
+    """An id the stock store cannot use: the item's id in capitals, while the item has a stock row. MySQL's
+    case-insensitive collation finds that row for the twin, and the store has no place for it (a KeyError)."""
+    await stock.apply_feed_stock([FeedStock(item_id, 1, {"W1": 1})])
+    return item_id.upper()
+
+
+async def test_a_record_the_store_refuses_is_dead_lettered_and_the_next_record_of_its_partition_is_applied(
+        feed_stock_consumer, producer, tail, stock, new_item):
+    letters = await tail(ITEMS_DLQ_TOPIC)
+    refused = upsert(await case_twin(stock, new_item()), version=5, stock=[{"warehouse_id": "W1", "quantity": 2}])
+    after = upsert(new_item(), version=5, stock=[{"warehouse_id": "W1", "quantity": 7}])
+
+    for record in (refused, after):
+        await producer.send_and_wait(ITEMS_TOPIC, key=record.item_id.encode(), value=record.model_dump_json().encode(),
+                                     partition=0)
+
+    assert await levels_become(stock, after.item_id, {"W1": 7}) == {"W1": 7}
+    letter = (await inventory_letters(letters, {refused.item_id}))[refused.item_id]
+    assert letter["reason"].startswith("refused by the stock store: KeyError") and letter["partition"] == 0
+
+
+async def test_a_refused_record_is_narrowed_out_of_its_batch_and_the_rest_of_the_batch_is_applied(stock, new_item):
+    first, last = new_item(), new_item()
+    refused = upsert(await case_twin(stock, new_item()), version=3, stock=[{"warehouse_id": "W1", "quantity": 2}])
+    batch = [upsert(first, version=3, stock=[{"warehouse_id": "W1", "quantity": 4}]), refused,
+             patch(first, version=4, stock=[{"warehouse_id": "W2", "quantity": 1}]),
+             upsert(last, version=3, stock=[{"warehouse_id": "W3", "quantity": 9}])]
+
+    letters = await apply_messages(stock, [message(record) for record in batch])
+
+    assert [(json.loads(m.value)["item_id"], reason.split(":")[0]) for m, reason in letters] == [
+        (refused.item_id, "refused by the stock store")]
+    assert await stock.levels(first) == {"W1": 0, "W2": 1} and await stock.levels(last) == {"W3": 9}
+
+
+async def test_feed_stock_is_retried_while_mysql_is_away_and_set_once_it_answers(settings, stock, new_item):
+    away = connections.mysql(settings, settings.mysql_url.replace(f"@{settings.mysql_host}:{settings.mysql_port}/",
+                                                                  "@127.0.0.1:1/"))
+    attempts = [StockStore(away), StockStore(away), stock]
+    flaky = SimpleNamespace(apply_feed_stock=lambda stated: attempts.pop(0).apply_feed_stock(stated))
+    record = upsert(new_item(), version=2, stock=[{"warehouse_id": "W1", "quantity": 4}])
+
+    letters = await apply_messages(flaky, [message(record)])
+
+    assert letters == [] and attempts == [] and await stock.levels(record.item_id) == {"W1": 4}
+    await away.dispose()

@@ -1,5 +1,6 @@
 """The item consumer in the real worker: records on Kafka reach MongoDB, replays and older versions change nothing,
-every record's fate is reported, and poison goes to the DLQ without stopping the stream."""
+every record's fate is reported, and poison goes to the DLQ without stopping the stream: a record MongoDB refuses too
+(reported dead_lettered, the rest of its batch applied), while MongoDB being away is waited out."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import asyncio
 import json
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
 from inbound.events import ITEMS_DLQ_TOPIC, ITEMS_TOPIC
-from item_service.agents import until_applied
+from item_service.agents import apply_messages, consume, until_applied
 from item_service.events import OUTCOMES_TOPIC, RecordOutcome
 from item_service.store import ItemStore
 from tests.conftest import next_matching
@@ -137,4 +139,62 @@ async def test_a_batch_is_retried_while_mongodb_is_unreachable_rather_than_skipp
     assert not applying.done()
     assert sum("Retrying" in line for line in caplog.messages) >= 3
     applying.cancel()
+    await unreachable.close()
+
+
+NESTED_ARRAYS = {"dims": [[20, 30], [40, 50]]}  # MongoDB keeps them; FerretDB refuses them ("nested arrays")
+
+
+def message(record, offset: int = 0) -> SimpleNamespace:
+    """A consumed message as aiokafka hands it over."""
+    return SimpleNamespace(topic=ITEMS_TOPIC, partition=0, offset=offset, key=record.item_id.encode(),
+                           value=record.model_dump_json().encode())
+
+
+async def test_a_record_mongodb_refuses_is_dead_lettered_reported_and_the_next_record_of_its_partition_is_applied(
+        consumer_of_its_own, producer, item_store, tail):
+    outcomes, dlq = await tail(OUTCOMES_TOPIC), await tail(ITEMS_DLQ_TOPIC)
+    feed_id = f"feed-{uuid.uuid4().hex}"
+    refused, after = upsert(attributes=NESTED_ARRAYS, feed_id=feed_id), upsert(feed_id=feed_id, index=1)
+    await consumer_of_its_own(consume, item_store, 500, 0.2, topic=ITEMS_TOPIC)
+
+    for record in (refused, after):
+        await producer.send_and_wait(ITEMS_TOPIC, key=record.item_id.encode(), value=record.model_dump_json().encode(),
+                                     partition=0)
+
+    outcome, next_outcome = await outcomes_of(outcomes, refused, after)
+    assert outcome.status == "dead_lettered" and "nested arrays are not supported" in outcome.errors[0]
+    assert next_outcome.status == "applied" and await eventually(stored_version(item_store, after.item_id, 1))
+    letter = json.loads((await next_matching(dlq, from_item_service(refused.item_id))).value)
+    assert letter["reason"] == outcome.errors[0] and letter["reason"].startswith("refused by the item store")
+
+
+async def test_records_mongodb_refuses_are_narrowed_out_of_their_batch_and_the_rest_is_applied(item_store):
+    item_id, last = new_item_id(), new_item_id()
+    batch = [upsert(item_id, version=1), upsert(attributes=NESTED_ARRAYS),
+             patch(item_id, version=2, title="Renamed", index=2), upsert(attributes={"nul\x00name": 1}, index=3),
+             upsert(last, index=4)]
+
+    async with asyncio.timeout(60):  # not retried for ever
+        outcomes, refused = await apply_messages(item_store, [message(r, offset) for offset, r in enumerate(batch)])
+
+    assert [outcome.status for outcome in outcomes] == ["applied", "dead_lettered", "applied", "dead_lettered",
+                                                        "applied"]
+    assert [(m.offset, reason.split(":")[0]) for m, reason in refused] == [(1, "refused by the item store"),
+                                                                           (3, "refused by the item store")]
+    assert (await item_store.get(item_id))["title"] == "Renamed" and await item_store.get(last)
+    assert await item_store.get(batch[1].item_id) is None and await item_store.get(batch[3].item_id) is None
+
+
+async def test_a_batch_waits_while_mongodb_is_away_and_is_applied_once_it_answers(item_store, mongo_db, caplog):
+    unreachable = AsyncMongoClient("mongodb://127.0.0.1:1", serverSelectionTimeoutMS=100)
+    away, record = ItemStore(unreachable["shop"]), upsert()
+    applying = asyncio.create_task(until_applied(away, [record]))
+    while sum("Retrying" in line for line in caplog.messages) < 2:
+        await asyncio.sleep(0.1)
+
+    away.items = mongo_db["items"]  # MongoDB answers again
+
+    assert [outcome.status for outcome in (await applying).outcomes] == ["applied"]
+    assert (await item_store.current_docs([record.item_id]))[record.item_id]["version"] == 1
     await unreachable.close()
