@@ -72,6 +72,9 @@ class VersionClock:
 
 
 CLOCK = VersionClock()
+# Records judged (or sent) between two turns of the event loop: a few milliseconds of work, so other requests are
+# served while a large feed is taken.
+RECORDS_PER_TURN = 50
 log = logging.getLogger(__name__)
 
 
@@ -101,16 +104,30 @@ async def ingest_feed(parsed: AsyncIterator[Parsed], seller_id: str, *, feeds: F
 
 async def _take_chunk(chunk: list[Parsed], feed: FeedContext, feeds: FeedStore, producer: Any,
                       summary: FeedSummary) -> None:
-    judged = [judge(index, raw, feed, default_version=CLOCK.next()) for index, raw in chunk]
+    judged = await _judge_all(chunk, feed)
     verdicts = [Verdict.of(record) for record in judged]
     await feeds.record_verdicts(feed.feed_id, verdicts)
     await publish(producer, judged)
     summary.add(verdicts)
 
 
+async def _judge_all(chunk: list[Parsed], feed: FeedContext) -> list[ItemRecord | RejectedRecord]:
+    """Every record's verdict; judging costs 40-100 us a record, so the event loop gets a turn every few records."""
+    judged = []
+    for index, raw in chunk:
+        judged.append(judge(index, raw, feed, default_version=CLOCK.next()))
+        if len(judged) % RECORDS_PER_TURN == 0:
+            await asyncio.sleep(0)
+    return judged
+
+
 async def publish(producer: Any, judged: list[ItemRecord | RejectedRecord]) -> None:
     """Send the whole chunk, then wait for every acknowledgement, so a failed send fails the feed."""
-    deliveries = [await producer.send(*_message(record)) for record in judged]
+    deliveries = []
+    for record in judged:
+        deliveries.append(await producer.send(*_message(record)))
+        if len(deliveries) % RECORDS_PER_TURN == 0:
+            await asyncio.sleep(0)  # serialising and queueing a record is CPU work too
     await asyncio.gather(*deliveries)
 
 

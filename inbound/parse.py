@@ -1,6 +1,7 @@
 """Streaming parsers of a feed body (JSON array, NDJSON, CSV): raw byte chunks in, `(index, record | Unparsable)` out.
 
-Each parser holds at most one record (or one input chunk) in memory, so a feed of any length streams through.
+Each parser holds at most one record (or one piece of the body) in memory, so a feed of any length streams through;
+`inbound.framing` finds where records end, in linear time, and gives the event loop a turn every few kilobytes.
 """
 
 from __future__ import annotations
@@ -8,25 +9,26 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import ijson
+from inbound.framing import (
+    MAX_NESTING,
+    MAX_RECORD_BYTES,
+    ArrayElements,
+    BrokenArray,
+    CsvRows,
+    Unparsable,
+    in_steps,
+    lines,
+    nested_too_deeply,
+    preview,
+)
 
-# A single record larger than this is refused rather than buffered without bound.
-MAX_RECORD_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class Unparsable:
-    """A record that could not be read at all; it becomes a rejected record with this reason."""
-
-    reason: str
-    raw: str | None = None
-
-
+__all__ = ["MAX_RECORD_BYTES", "PARSERS", "Parsed", "Parser", "Unparsable", "csv_record", "parse_csv",
+           "parse_json_array", "parse_ndjson", "parser_for"]
 Parsed = tuple[int, dict[str, Any] | Unparsable]
 Parser = Callable[[AsyncIterator[bytes]], AsyncIterator[Parsed]]
 
@@ -39,36 +41,30 @@ def parser_for(content_type: str | None) -> Parser | None:
 
 async def parse_json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[Parsed]:
     """Elements of a top-level JSON array; a syntax error ends the stream with one Unparsable for the unread rest."""
-    elements = ijson.sendable_list()
-    parser = ijson.items_coro(elements, "item")
-    index, started, failure = 0, False, None
+    elements, index, started = ArrayElements(), 0, False
     try:
-        async for chunk in chunks:
-            if not chunk:
-                continue  # an empty chunk would tell the parser the document ended
-            if not started and chunk.strip():
+        async for piece in in_steps(chunks):
+            if not started and piece.strip():
                 started = True
-                if chunk.lstrip()[:1] != b"[":
+                if piece.lstrip()[:1] != b"[":
                     yield 0, Unparsable("the body is not a JSON array")
                     return
-            parser.send(chunk)
-            for element in _drain(elements):
-                yield index, _as_record(element)
+            for element in elements.feed(piece):
+                for record in [element] if isinstance(element, Unparsable) else _element_records(element):
+                    yield index, record
+                    index += 1
+        for unfinished in elements.end():
+            for record in _element_records(unfinished):
+                yield index, record
                 index += 1
-        parser.close()
-    except ijson.JSONError as error:
-        failure = Unparsable(f"malformed JSON from here on, the rest of the array was not read: {_first_line(error)}")
-    for element in _drain(elements):
-        yield index, _as_record(element)
-        index += 1
-    if failure:
-        yield index, failure
+    except BrokenArray as error:
+        yield index, Unparsable(f"malformed JSON from here on, the rest of the array was not read: {error}")
 
 
 async def parse_ndjson(chunks: AsyncIterator[bytes]) -> AsyncIterator[Parsed]:
     """One JSON object per line; blank lines are skipped, a broken line is Unparsable and the next one is read."""
     index = 0
-    async for line in _lines(chunks):
+    async for line in lines(in_steps(chunks)):
         if isinstance(line, bytes) and not line.strip():
             continue
         yield index, line if isinstance(line, Unparsable) else _ndjson_record(line)
@@ -79,7 +75,7 @@ async def parse_csv(chunks: AsyncIterator[bytes]) -> AsyncIterator[Parsed]:
     """A header row naming the record fields, then one record per row (see `csv_record` for the column forms)."""
     header: list[str] | None = None
     index = 0
-    async for text in _csv_rows(_lines(chunks)):
+    async for text in _csv_rows(chunks):
         row = _csv_cells(text)
         if header is None:
             header = [name.strip() for name in row] if isinstance(row, list) else []
@@ -131,67 +127,78 @@ def _split_urls(cell: str) -> list[str]:
 
 def _json_cell(name: str, cell: str) -> Any:
     try:
-        return json.loads(cell, parse_float=Decimal)
-    except json.JSONDecodeError as error:
+        return _read_json(cell.encode())
+    except _Refused as refusal:
+        raise ValueError(f"column {name} {refusal}") from None
+    except ValueError as error:
         raise ValueError(f"column {name} is not valid JSON: {error}") from None
 
 
 def _as_record(element: Any) -> dict[str, Any] | Unparsable:
     if isinstance(element, dict):
         return element
-    return Unparsable(f"the record is a JSON {type(element).__name__}, not an object", _preview(element))
+    return Unparsable(f"the record is a JSON {type(element).__name__}, not an object", preview(element))
 
 
 def _ndjson_record(line: bytes) -> dict[str, Any] | Unparsable:
     try:
-        return _as_record(json.loads(line, parse_float=Decimal))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return Unparsable(f"the line is not valid JSON: {error}", _preview(line))
+        return _as_record(_read_json(line))
+    except _Refused as refusal:
+        return Unparsable(f"the record {refusal}", preview(line))
+    except ValueError as error:
+        return Unparsable(f"the line is not valid JSON: {error}", preview(line))
 
 
-async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes | Unparsable]:
-    """Complete lines (without the newline), however the body was cut into chunks; an overlong line is Unparsable."""
-    pending, skipping = b"", False
-    async for chunk in chunks:
-        *complete, pending = (pending + chunk).split(b"\n")
-        for line in complete:
-            if not skipping:
-                yield _line(line)
-            skipping = False
-        if len(pending) > MAX_RECORD_BYTES:
-            # Reported once, then dropped up to the next newline instead of being buffered.
-            if not skipping:
-                yield _line(pending)
-            pending, skipping = b"", True
-    if pending and not skipping:
-        yield _line(pending)
+def _element_records(element: bytes) -> Iterator[dict[str, Any] | Unparsable]:
+    """The record of one array element; then BrokenArray if its value is followed by anything but the next comma."""
+    try:
+        yield _as_record(_read_json(element))
+    except _Refused as refusal:
+        yield Unparsable(f"the record {refusal}", preview(element))
+    except json.JSONDecodeError as error:
+        if error.msg == "Extra data":  # a whole value, then no comma: the value is read, as ijson did, then the error
+            yield from _element_records(error.doc[:error.pos].encode())
+        raise BrokenArray(str(error)) from None
+    except ValueError as error:  # bytes that are not UTF-8, an integer of 5,000 digits
+        yield Unparsable(f"the record is not valid JSON: {error}", preview(element))
 
 
-def _line(line: bytes) -> bytes | Unparsable:
-    if len(line) > MAX_RECORD_BYTES:
-        return Unparsable(f"the line is longer than {MAX_RECORD_BYTES} bytes", _preview(line))
-    return line.rstrip(b"\r")
+class _Refused(Exception):
+    """JSON that parses, but that no record can hold; the message says why."""
 
 
-async def _csv_rows(lines: AsyncIterator[bytes | Unparsable]) -> AsyncIterator[str | Unparsable]:
-    """Physical lines joined into CSV rows: a quoted cell may span lines, so a row ends where its quotes balance."""
+_JSON = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads(..., parse_float=) builds one per call
+# `\ud800`-`\udfff` escapes: json.loads turns a lone one into a string that cannot be encoded (to Kafka, to MySQL).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _read_json(text: bytes) -> Any:
+    """JSON with exact decimals; ValueError when it is not JSON, _Refused when it is but no record can hold it."""
+    if nested_too_deeply(text):
+        raise _Refused(f"is nested more than {MAX_NESTING} levels deep")
+    value = _JSON.decode(text.decode().removeprefix("\ufeff"))  # a byte order mark may open an NDJSON body
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(value):
+        raise _Refused("holds a lone UTF-16 surrogate (a \\u escape between d800 and dfff that is not half of a pair)")
+    return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+async def _csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[str | Unparsable]:
+    """The body's CSV rows as text (a quoted cell may span lines), read as UTF-8 with or without a byte order mark."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    parts: list[str] = []
-    async for line in lines:
-        if isinstance(line, Unparsable):
-            parts = []
-            yield line
-            continue
-        parts.append(decoder.decode(line + b"\n"))
-        text = "".join(parts)
-        if text.count('"') % 2 == 0:
-            parts = []
-            yield text
-        elif len(text) > MAX_RECORD_BYTES:
-            parts = []
-            yield Unparsable("a quoted cell is never closed", _preview(text))
-    if parts:
-        yield Unparsable("a quoted cell is never closed at the end of the body", _preview("".join(parts)))
+    rows = CsvRows()
+    async for piece in in_steps(chunks):
+        for row in rows.feed(piece):
+            yield row if isinstance(row, Unparsable) else decoder.decode(row)
+    for row in rows.end():
+        yield row if isinstance(row, Unparsable) else decoder.decode(row)
 
 
 def _csv_cells(text: str | Unparsable) -> list[str] | Unparsable:
@@ -200,24 +207,7 @@ def _csv_cells(text: str | Unparsable) -> list[str] | Unparsable:
     try:
         return next(csv.reader([text]), [])
     except csv.Error as error:
-        return Unparsable(f"the row is not valid CSV: {error}", _preview(text))
-
-
-def _drain(items: list[Any]) -> Iterator[Any]:
-    taken = list(items)
-    items.clear()
-    return iter(taken)
-
-
-def _first_line(error: Exception) -> str:
-    message = error.args[0] if error.args else error
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
-
-
-def _preview(value: Any) -> str:
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    return text[:500]
+        return Unparsable(f"the row is not valid CSV: {error}", preview(text))
 
 
 PARSERS: dict[str, Parser] = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -173,3 +175,32 @@ def applied_within(client, seller, feed_id: str, count: int, timeout: float) -> 
             break
         time.sleep(1)
     return counts
+
+
+async def healthz_seconds(http: httpx.AsyncClient, asked_at: float) -> float:
+    """Seconds from `asked_at` until /healthz answered."""
+    response = await http.get("/healthz")
+    assert response.status_code == 200
+    return time.perf_counter() - asked_at
+
+
+async def test_healthz_answers_promptly_while_a_crafted_csv_is_parsed(settings, seller):
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://shop") as http:
+        asked: list[asyncio.Task[float]] = []
+        answered_before_the_cell_was_read: list[bool] = []
+
+        async def crafted_csv():
+            yield b'sku,title\na,"'
+            # Asked for now, on the same event loop, while the parser works through the rest of the quoted cell.
+            asked.append(asyncio.create_task(healthz_seconds(http, time.perf_counter())))
+            yield b"\n" * 100_000 + b'"\n'
+            answered_before_the_cell_was_read.append(asked[0].done())  # the parser has read the whole chunk now
+
+        response = await http.post(f"/v1/sellers/{seller[0]}/items", content=crafted_csv(),
+                                   headers={**key_header(seller[1]), "content-type": "text/csv"})
+        await asked[0]
+
+    assert response.status_code == 202 and len(response.json()["rejected"]) == 1
+    assert answered_before_the_cell_was_read == [True]  # the loop served /healthz while the cell was being parsed

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from decimal import Decimal
 
 import pytest
@@ -129,3 +132,132 @@ def test_parser_is_chosen_by_media_type_ignoring_parameters():
     assert parser_for("text/csv") is parse_csv
     assert parser_for("application/json") is parse_json_array
     assert parser_for("text/plain") is None and parser_for(None) is None
+
+
+def crafted_csv(newlines: int) -> bytes:
+    """One quoted cell holding nothing but newlines: the row stays open on every one of them."""
+    return b'sku,title\na,"' + b"\n" * newlines + b'"\n'
+
+
+def plain_csv(size: int) -> bytes:
+    """Ordinary rows, no quoted newlines, `size` bytes in all."""
+    rows = (b"s%07d,Item %07d,shirts,19.99,INR,small\n" % (i, i) for i in range(size // 40 + 1))
+    return (b"sku,title,category,price,currency,size_class\n" + b"".join(rows))[:size]
+
+
+async def fastest_parse(parser, body: bytes) -> float:
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        await parse_all(parser, body, size=64 * 1024)
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+async def test_csv_quoted_cell_of_many_newlines_parses_no_slower_than_a_plain_csv_of_its_size():
+    crafted = crafted_csv(200_000)
+
+    crafted_seconds = await fastest_parse(parse_csv, crafted)
+    plain_seconds = await fastest_parse(parse_csv, plain_csv(len(crafted)))
+
+    assert crafted_seconds < 5 * plain_seconds, (crafted_seconds, plain_seconds)
+
+
+async def test_csv_quoted_cell_of_many_lines_keeps_its_newlines_whatever_the_chunking():
+    body = b'sku,title\r\na,"one\r\n\r\ntwo ""2"""\r\nb,three\r\n'
+
+    one_byte = await parse_all(parse_csv, body, size=1)
+    whole = await parse_all(parse_csv, body, size=len(body))
+
+    assert one_byte == whole == [(0, {"sku": "a", "title": 'one\n\ntwo "2"'}), (1, {"sku": "b", "title": "three"})]
+
+
+@pytest.mark.parametrize(("parser", "body"), [
+    (parse_csv, plain_csv(1 << 20)),
+    (parse_ndjson, ndjson([{"sku": f"s{i}", "title": "Item"} for i in range(30_000)])),
+    (parse_json_array, json.dumps([{"sku": f"s{i}", "title": "Item"} for i in range(30_000)]).encode()),
+])
+async def test_a_large_chunk_is_parsed_in_steps_that_let_other_tasks_run(parser, body):
+    turns = 0
+
+    async def other_task():
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    beside = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    before = turns
+    parsed = await parse_all(parser, body, size=len(body))
+    beside.cancel()
+
+    assert len(parsed) > 1000 and turns - before > 10
+
+
+async def test_json_array_element_longer_than_the_record_limit_is_refused_and_the_next_one_read():
+    body = b'[{"sku": "a"}, {"sku": "' + b"x" * (MAX_RECORD_BYTES + 10) + b'"}, {"sku": "c"}]'
+
+    parsed = await parse_all(parse_json_array, body, size=64 * 1024)
+
+    assert parsed[0] == (0, {"sku": "a"})
+    assert isinstance(parsed[1][1], Unparsable) and "longer than" in parsed[1][1].reason
+    assert parsed[2] == (2, {"sku": "c"}) and len(parsed) == 3
+
+
+async def test_json_array_element_nested_too_deeply_is_refused_and_the_next_one_read():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = b'[{"sku": "a", "attributes": {"x": ' + deep + b'}}, {"sku": "b", "title": "[[[[{{{{"}]'
+
+    parsed = await parse_all(parse_json_array, body, size=64 * 1024)
+
+    assert isinstance(parsed[0][1], Unparsable) and "nested more than" in parsed[0][1].reason
+    assert parsed[1:] == [(1, {"sku": "b", "title": "[[[[{{{{"})]
+
+
+async def test_ndjson_line_nested_too_deeply_is_refused_and_the_next_line_read():
+    body = b'{"sku": "a", "attributes": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b'}}\n{"sku": "b"}\n'
+
+    parsed = await parse_all(parse_ndjson, body, size=64 * 1024)
+
+    assert isinstance(parsed[0][1], Unparsable) and "nested more than" in parsed[0][1].reason
+    assert parsed[1] == (1, {"sku": "b"})
+
+
+async def test_csv_json_cell_nested_too_deeply_is_refused_and_the_next_row_read():
+    body = b'sku,attributes\na,"{""x"": ' + b"[" * 10_000 + b"]" * 10_000 + b'}"\nb,"{""x"": [[1]]}"\n'
+
+    parsed = await parse_all(parse_csv, body, size=64 * 1024)
+
+    assert isinstance(parsed[0][1], Unparsable) and "nested more than" in parsed[0][1].reason
+    assert parsed[1] == (1, {"sku": "b", "attributes": {"x": [[1]]}})
+
+
+async def test_ndjson_number_too_long_to_read_is_refused_and_the_next_line_read():
+    body = b'{"sku": "a", "version": ' + b"9" * 5000 + b'}\n{"sku": "b"}\n'
+
+    parsed = await parse_all(parse_ndjson, body)
+
+    assert isinstance(parsed[0][1], Unparsable) and "not valid JSON" in parsed[0][1].reason
+    assert parsed[1] == (1, {"sku": "b"})
+
+
+async def test_json_array_number_too_long_to_read_is_refused_and_the_next_one_read():
+    # ijson's C backend crashed the whole process (SIGSEGV) on this one.
+    body = b'[{"sku": "a", "version": ' + b"9" * 5000 + b'}, {"sku": "b"}]'
+
+    parsed = await parse_all(parse_json_array, body)
+
+    assert isinstance(parsed[0][1], Unparsable) and "not valid JSON" in parsed[0][1].reason
+    assert parsed[1] == (1, {"sku": "b"})
+
+
+@pytest.mark.parametrize("parser", [parse_ndjson, parse_json_array])
+async def test_lone_surrogate_escape_is_refused_and_the_next_record_read(parser):
+    records = [{"sku": "a", "title": "\ud800"}, {"sku": "b", "title": "\U0001f600"}]
+    body = ndjson(records) if parser is parse_ndjson else json.dumps(records).encode()
+
+    parsed = await parse_all(parser, body)
+
+    assert isinstance(parsed[0][1], Unparsable) and "surrogate" in parsed[0][1].reason
+    assert parsed[1] == (1, {"sku": "b", "title": "\U0001f600"})
