@@ -38,6 +38,8 @@ def create_worker(settings: Settings) -> faust.App:
         web_enabled=False,
         autodiscover=False,
         producer_acks=-1,
+        # A worker that replaces a killed one joins the group once the dead member's session ends: 10 s, not 60.
+        broker_session_timeout=10,
     )
     stores = Stores(settings)
     batching = stores.batching

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol
 
@@ -100,6 +100,10 @@ class Checkout:
             order = await placing
         except DuplicateIdempotencyKey as duplicate:
             order = {k: v for k, v in duplicate.order.items() if k != "request_hash"}
+            if order["status"] == "CREATED" and _deadline(order) > _utc_now():
+                # The first attempt may have committed and then failed to open the window (Redis away): a retry
+                # opens it, so the expiry fast path still hears of the order (opening twice changes nothing).
+                await self.windows.open(order["order_id"], _deadline(order))
             return self._with_payment(order), True
         await self.windows.open(order["order_id"], _deadline(order))
         return self._with_payment(order), False
@@ -113,3 +117,8 @@ class Checkout:
 
 def _deadline(order: dict) -> datetime:
     return datetime.fromisoformat(order["expires_at"]).replace(tzinfo=None)
+
+
+def _utc_now() -> datetime:
+    """UTC without tzinfo, as `_deadline` gives it."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +29,19 @@ def pytest_configure(config):
     get_settings.cache_clear()
 
 
+FAULT_TESTS = Path(__file__).parent / "faults"
+
+
 def pytest_collection_modifyitems(config, items):
-    # Tests that stop and restart the whole stack run last, so the rest see a steady stack.
-    items.sort(key=lambda item: item.get_closest_marker("restarts_stack") is not None)
+    # Tests that restart engines run last, so the rest see a steady stack: first the fault tests (each kills the
+    # worker or restarts one engine, and leaves the stack healthy), then those that stop the whole stack.
+    items.sort(key=restart_rank)
+
+
+def restart_rank(item) -> int:
+    if item.get_closest_marker("restarts_stack") is None:
+        return 0
+    return 1 if item.path.is_relative_to(FAULT_TESTS) else 2
 
 
 @pytest.fixture(scope="session")

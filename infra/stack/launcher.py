@@ -1,9 +1,10 @@
-"""`shop stack` operations over the whole set of services: up, down, status, reset."""
+"""`shop stack` operations over the whole set of services (up, down, status, reset), and restarting one of them."""
 
 from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -51,6 +52,22 @@ def down(services: list[Service], paths: StackPaths) -> list[str]:
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
         stopped = pool.map(lambda s: processes.stop(paths, s.name), services)
     return [s.name for s, was_running in zip(services, stopped) if was_running]
+
+
+def restart(service: Service, paths: StackPaths, *, timeout: float = 180,
+            while_down: Callable[[], None] = lambda: None) -> float:
+    """Stop one daemon's process group (as `down` does) and start it again (as `up` does), returning once it answers
+    its health check; `while_down` runs in between. Returns the seconds from the stop until it was healthy again."""
+    if not service.daemon:
+        raise StackError(f"{service.name} runs inside the processes that use it: there is no process to restart")
+    began = time.monotonic()
+    processes.stop(paths, service.name)
+    while_down()
+    service.prepare(paths)
+    processes.start(paths, service.name, service.launch(paths))
+    if not processes.wait_until(lambda: _healthy_or_dead(service, paths), timeout):
+        raise StackError(f"{service.name} not healthy {timeout:.0f}s after its restart; see {paths.log(service.name)}")
+    return time.monotonic() - began
 
 
 def status(services: list[Service], paths: StackPaths) -> list[ServiceStatus]:
