@@ -148,13 +148,9 @@ def _unkeepable(value: Any, path: str = "") -> str | None:
         for name, item in value.items():
             if "." in name or name.startswith("$"):
                 return f"field name {path}{name!r} may not contain '.' or start with '$'"
-            if "\x00" in name:
-                return f"field name {path}{name!r} may not contain a NUL character"
             if problem := _unkeepable(item, f"{path}{name}."):
                 return problem
     elif isinstance(value, list):
-        if any(isinstance(item, list) for item in value):  # MongoDB-wire (FerretDB) refuses arrays in arrays
-            return f"{path.rstrip('.')} may not hold a list inside a list"
         return next((problem for item in value if (problem := _unkeepable(item, path))), None)
     elif isinstance(value, float) and not math.isfinite(value):
         return f"{path.rstrip('.')} is not a finite number"

@@ -179,19 +179,3 @@ def test_a_consumer_dead_letters_a_refused_record_with_the_contract_reason():
                                                           ("2.5", "KWD", 2500), ("-3", "usd", -300)])
 def test_minor_units_follow_the_currency_exponent(price, currency, minor):
     assert minor_units(Decimal(price), currency) == minor
-
-
-def test_an_attribute_name_with_a_nul_character_is_refused():
-    record = published("upsert", attributes={"size\x00": "M"})
-
-    reasons = refusals(record)
-
-    assert reasons == ["fields.attributes: field name attributes.'size\\x00' may not contain a NUL character"]
-
-
-def test_a_list_inside_an_attribute_list_is_refused():
-    record = published("upsert", attributes={"grid": [[1, 2], [3, 4]]})
-
-    reasons = refusals(record)
-
-    assert reasons == ["fields.attributes: attributes.grid may not hold a list inside a list"]
