@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
@@ -54,10 +54,15 @@ def _payload(event: BaseModel | dict[str, Any]) -> tuple[str, str]:
 
 
 class OutboxRelay:
+    """`open_producer`, when given, makes a new producer after a batch failed or did not finish within `send_seconds`:
+    a client that lost its broker (a restart) may stay stuck on a connection that never comes back."""
+
     def __init__(self, engine: AsyncEngine, producer, batch_size: int = 500, idle_seconds: float = 0.05,
-                 lock: str = RELAY_LOCK) -> None:
-        self.engine, self.producer = engine, producer
+                 lock: str = RELAY_LOCK, open_producer: Callable[[], Awaitable[Any]] | None = None,
+                 send_seconds: float = 30) -> None:
+        self.engine, self.producer, self.open_producer = engine, producer, open_producer
         self.batch_size, self.idle_seconds, self.lock = batch_size, idle_seconds, lock
+        self.send_seconds = send_seconds
 
     async def run_forever(self) -> None:
         while True:
@@ -78,6 +83,7 @@ class OutboxRelay:
                 except Exception:  # a broker or database hiccup: log it and retry; nothing is deleted unsent
                     log.exception("outbox relay failed; retrying")
                     sent = 0
+                    await self._drop_producer()
                     await asyncio.sleep(1)
                 if not sent:
                     await asyncio.sleep(self.idle_seconds)
@@ -90,13 +96,27 @@ class OutboxRelay:
             await conn.rollback()
         if not rows:
             return 0
-        acks = [await self.producer.send(r.topic, key=r.event_key.encode(), value=r.payload.encode()) for r in rows]
-        await asyncio.gather(*acks)
+        if self.producer is None and self.open_producer is not None:
+            self.producer = await self.open_producer()
+        async with asyncio.timeout(self.send_seconds):
+            acks = [await self.producer.send(r.topic, key=r.event_key.encode(), value=r.payload.encode()) for r in rows]
+            await asyncio.gather(*acks)
         async with self.engine.begin() as conn:
             # Exactly the ids sent: a lower id committed meanwhile (a slower transaction) is still pending, not lost.
             await conn.execute(text("DELETE FROM outbox WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
                                {"ids": [r.id for r in rows]})
         return len(rows)
+
+    async def _drop_producer(self) -> None:
+        """After a failed batch: stop the producer (the next batch opens a new one), when this relay can open one."""
+        if self.open_producer is None or self.producer is None:
+            return
+        stopping, self.producer = self.producer, None
+        try:
+            async with asyncio.timeout(10):
+                await stopping.stop()
+        except Exception:
+            log.warning("outbox relay: the failed producer did not stop cleanly", exc_info=True)
 
 
 async def relay_to_kafka(engine: AsyncEngine, bootstrap: str | list[str]) -> None:
@@ -104,9 +124,18 @@ async def relay_to_kafka(engine: AsyncEngine, bootstrap: str | list[str]) -> Non
     another worker's waits to take over)."""
     from infra import connections
 
-    producer = connections.kafka_producer_at(bootstrap, linger_ms=2)
-    await producer.start()
+    async def open_producer():
+        producer = connections.kafka_producer_at(bootstrap, linger_ms=2)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer
+
+    relay = OutboxRelay(engine, None, open_producer=open_producer)
     try:
-        await OutboxRelay(engine, producer).run_forever()
+        await relay.run_forever()
     finally:
-        await producer.stop()
+        if relay.producer is not None:
+            await relay.producer.stop()

@@ -81,3 +81,34 @@ async def test_a_relay_whose_lock_session_dies_stops_relaying_instead_of_going_o
     await engine.dispose()
     assert relay.done() and not relay.cancelled()
     assert isinstance(relay.exception(), DBAPIError)  # the dead session failed its next check; its caller backs off
+
+
+async def test_a_relay_whose_producer_broke_opens_a_new_one_and_sends_what_was_pending(settings, unique_name):
+    """A producer that lost its broker for good (here: one already stopped) fails the batch; the relay drops it, opens
+    a new one and sends the batch, deleting nothing before that."""
+    await _create_topic(settings, unique_name)
+    engine, broken = connections.mysql(settings), connections.kafka_producer(settings)
+    await broken.start()
+    await broken.stop()
+    opened = []
+
+    async def open_producer():
+        producer = connections.kafka_producer(settings)
+        await producer.start()
+        opened.append(producer)
+        return producer
+
+    async with engine.begin() as conn:
+        for n in range(3):
+            await add_event(conn, unique_name, "order-1", {"n": n})
+    # A lock of its own: it relays beside a running worker's relay (which may send these events too: at least once).
+    relay = OutboxRelay(engine, broken, open_producer=open_producer, lock=f"test.outbox.{unique_name}",
+                        send_seconds=3)
+    running = asyncio.create_task(relay.run_forever())
+    events = await _read_all(settings, unique_name, 3)
+    running.cancel()
+    for producer in opened:
+        await producer.stop()
+    await engine.dispose()
+    assert [e["n"] for e in events][:3] == [0, 1, 2]
+    assert opened, "the relay never replaced its broken producer"
