@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app import health
 from app.builder import open_stores
+from archival import api as history_api
 from cart import api as cart_api
 from identity import api as identity_api
 from inbound import api as inbound_api
@@ -22,7 +23,8 @@ from logistics import api as logistics_api
 from orders import api as orders_api
 from search import api as search_api
 
-ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api)
+ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api,
+           history_api)
 # The seller feed streams its records (each capped, counted against SHOP_FEED_MAX_RECORDS) and gets a limit of its own.
 SELLER_FEED_PATH = r"/v1/sellers/[^/]+/items"
 

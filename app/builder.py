@@ -10,6 +10,9 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from archival.archive import Consistency, OrderArchive
+from archival.archiver import Archiver
+from archival.finished import FinishedOrders
 from cart.store import CartStore
 from identity.api import AuthConfig
 from identity.store import UserStore
@@ -146,10 +149,22 @@ class Stores:
         return NotificationStore(self.mysql)
 
     @cached_property
+    def order_archive(self) -> OrderArchive:
+        settings = self.settings
+        return OrderArchive(self.cassandra, settings.cassandra_keyspace,
+                            Consistency(write=settings.cassandra_write_consistency,
+                                        read=settings.cassandra_read_consistency))
+
+    @cached_property
+    def archiver(self) -> Archiver:
+        return Archiver(FinishedOrders(self.mysql), self.order_archive, batch_size=self.settings.archive_batch)
+
+    @cached_property
     def checkout(self) -> Checkout:
         """The order flows, wired the same way for the API and the worker."""
         windows = PaymentWindows(self.redis, db=self.redis.connection_pool.connection_kwargs.get("db", 0))
-        return Checkout(OrderStore(self.mysql), PaymentStore(self.mysql), windows, self.item_store, self.serviceability,
+        return Checkout(OrderStore(self.mysql, self.order_archive), PaymentStore(self.mysql), windows, self.item_store,
+                        self.serviceability,
                         self.payment_gateway, window_seconds=self.settings.payment_window_seconds,
                         late_policy=self.settings.late_payment_policy)
 

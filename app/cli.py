@@ -127,7 +127,7 @@ def demo(
     payment_window: int = typer.Option(20, help="Seconds the demo's orders wait for payment (SHOP_PAYMENT_WINDOW_SECONDS)."),
 ) -> None:
     """The main job end to end: stack up, API and worker, logistics network, a sample catalog through the feed,
-    searches, then orders whose payments succeed, fail and never answer."""
+    searches, then orders whose payments succeed, fail and never answer, then the finished ones archived."""
     import asyncio
 
     from app.demo import catalog as demo_catalog
@@ -147,7 +147,8 @@ def demo(
             raise typer.Exit(1)
         asyncio.run(demo_catalog.prepare_catalog(settings, base_url, items, console))
         asyncio.run(demo_catalog.show_searches(base_url, console))
-        asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
+        shopper = asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
+        asyncio.run(demo_checkout.show_archive(settings, base_url, console, shopper))
         console.print(f"[green]API on {base_url} (docs at /docs); worker running. Ctrl-C stops both.[/]")
         if not exit_when_done:
             for child in children.values():

@@ -133,6 +133,61 @@ def inventory_reconcile(
     raise typer.Exit(commands.exit_code(found, repair))
 
 
+# --- archival commands (shop archive) ---
+def archive(
+    older_than: str = typer.Option(None, "--older-than", help="Finished at least this long ago: 30d, 12h, 90m, "
+                                   "seconds, or 0 for every finished order; SHOP_ARCHIVE_AFTER when omitted."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Archive at most this many orders."),
+    steps: bool = typer.Option(False, "--steps", help="Also print a line as each step of each batch ends."),
+) -> None:
+    """Move finished orders (DELIVERED, CANCELLED) from MySQL to the Cassandra archive: written, read back and
+    verified, then deleted from MySQL. Safe to stop at any moment and run again. Exits 1 when some did not verify."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from archival.model import parse_duration
+    from archival.schedule import archive_once
+
+    settings = get_settings()
+    try:
+        wait = parse_duration(older_than if older_than is not None else settings.archive_after)
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2)
+
+    async def run(bar: Progress):
+        task = bar.add_task("archiving", total=limit)
+        async with open_stores(settings) as stores:
+            finished = stores.archiver.finished
+            if limit is None:
+                bar.update(task, total=len(await finished.due(_before(wait), 10_000_000)))
+
+            def progress(step: str, count: int) -> None:
+                if steps:
+                    print(f"step {step} {count}", flush=True)
+                if step == "removed":
+                    bar.advance(task, count)
+                bar.update(task, description=f"archiving ({step} {count})")
+
+            return await archive_once(stores.mysql, stores.archiver, wait, limit, progress)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        summary = asyncio.run(run(bar))
+    if summary is None:
+        console.print("[yellow]another archiver is running (the worker's schedule?); nothing done[/]")
+        raise typer.Exit(1)
+    console.print(summary.line(), markup=False)
+    raise typer.Exit(1 if summary.unverified else 0)
+
+
+def _before(wait):
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(tzinfo=None) - wait
+
+
 def register(app: typer.Typer) -> None:
     """Put the business commands on the `shop` command line."""
     app.add_typer(sellers_app, name="sellers")
@@ -140,3 +195,4 @@ def register(app: typer.Typer) -> None:
     app.command()(reindex)
     app.add_typer(logistics_app, name="logistics")
     app.add_typer(inventory_app, name="inventory")
+    app.command()(archive)

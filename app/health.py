@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.builder import Stores
+from infra.cassandra_async import answer
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -73,28 +74,9 @@ async def _redis(resources: Stores) -> bool:
 async def _cassandra(resources: Stores) -> bool:
     """On the process's one session, asynchronously: a probe that times out holds no thread."""
     session = await resources.cassandra_session()
-    first_page = await _answer(session.execute_async("SELECT release_version FROM system.local",
+    first_page = await answer(session.execute_async("SELECT release_version FROM system.local",
                                                      timeout=CHECK_TIMEOUT_SECONDS))
     return bool(first_page)
-
-
-def _answer(response: Any) -> asyncio.Future:
-    """The rows of the first page of a driver ResponseFuture (answered on the driver's thread) as a future of this
-    loop."""
-    loop = asyncio.get_running_loop()
-    answer = loop.create_future()
-
-    def settle(rows: Any = None, error: BaseException | None = None) -> None:
-        if answer.done():  # the probe gave up already
-            return
-        if error is not None:
-            answer.set_exception(error)
-        else:
-            answer.set_result(rows)
-
-    response.add_callbacks(lambda rows: loop.call_soon_threadsafe(settle, rows),
-                           lambda error: loop.call_soon_threadsafe(settle, None, error))
-    return answer
 
 
 CHECKS: dict[str, Callable[[Stores], Awaitable[bool]]] = {

@@ -9,6 +9,8 @@ from typing import Any
 import faust
 
 from app.builder import Stores
+from archival.model import parse_duration
+from archival.schedule import archive_on_schedule
 from inbound import agents as inbound_agents
 from infra.consumer import add_task, worker_brokers
 from infra.outbox import relay_to_kafka
@@ -51,6 +53,9 @@ def create_worker(settings: Settings) -> faust.App:
     order_agents.register(worker, stores.checkout, sweep_seconds=settings.expiry_sweep_seconds,
                           sweep_batch=settings.expiry_sweep_batch)
     add_task(worker, "relay_outbox", log, relay_to_kafka, stores.mysql, worker_brokers(worker))
+    if settings.archive_interval > 0:
+        add_task(worker, "archive_finished_orders", log, archive_on_schedule, stores.mysql, stores.archiver,
+                 parse_duration(settings.archive_after), settings.archive_interval)
 
     # mode types signal handlers with a subscripted TypeVar that no handler can match.
     @worker.on_before_shutdown.connect  # type: ignore[arg-type]

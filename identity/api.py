@@ -159,8 +159,19 @@ async def require_operator(auth: Auth, key: Annotated[str | None, Depends(admin_
         raise ApiError(401, "invalid_admin_key", "the X-Admin-Key is not the operations admin key")
 
 
+async def shopper_or_operator(auth: Auth, token: Annotated[str | None, Depends(bearer_token)],
+                              key: Annotated[str | None, Depends(admin_key_header)]) -> str | None:
+    """For what a shopper may see of their own and operations of anyone's: None with the admin key in `X-Admin-Key`,
+    else the bearer token's shopper (401 with neither)."""
+    if key:
+        await require_operator(auth, key)
+        return None
+    return await current_shopper(token, await jwt_secret(auth))
+
+
 Shopper = Annotated[str, Depends(current_shopper)]
 Operator = Annotated[None, Depends(require_operator)]
+ShopperOrOperator = Annotated[str | None, Depends(shopper_or_operator)]
 
 # Declared by hand: the form is parsed from the urlencoded body without a multipart parser.
 TOKEN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

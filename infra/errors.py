@@ -73,6 +73,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "invalid_request", "detail": "the request does not match the schema",
                              "errors": errors}, status_code=422)
 
+    from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+    from cassandra.cluster import NoHostAvailable
+
+    async def cassandra_away(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(503, "archive_unavailable", f"the order archive (Cassandra) did not answer: "
+                              f"{type(exc).__name__}; try again shortly", headers={"Retry-After": "5"})
+
+    for away in (NoHostAvailable, OperationTimedOut, Unavailable, ReadTimeout, WriteTimeout):
+        app.add_exception_handler(away, cassandra_away)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")

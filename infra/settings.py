@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     cassandra_port: int = 9042
     cassandra_keyspace: str = "shop"
     cassandra_heap: str = "1g"
+    # ONE on the local single node; LOCAL_QUORUM where a data centre has three replicas.
+    cassandra_write_consistency: Literal["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"] = "ONE"
+    cassandra_read_consistency: Literal["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"] = "ONE"
+
+    # The order archive: DELIVERED and CANCELLED orders unchanged for `archive_after` (a duration: 30d, 12h, or
+    # seconds; 0 = all finished orders) move from MySQL to Cassandra, `archive_batch` per MySQL transaction, every
+    # `archive_interval` seconds inside `shop worker` (0 turns the schedule off; `shop archive` runs it by hand).
+    archive_after: str = Field(default="30d", pattern=r"^\s*\d+\s*[smhdw]?\s*$")
+    archive_interval: float = Field(default=3600, ge=0)
+    archive_batch: int = Field(default=500, ge=1, le=5000)
 
     spark_master: str = "local[2]"
     spark_driver_memory: str = "1g"

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from identity.api import Operator, Shopper
 from infra.errors import ApiError
-from infra.paging import MAX_PAGE
+from infra.paging import MAX_PAGE, BadCursor, decode_cursor, encode_cursor
 from orders import service
 from orders.flows import Checkout
 from orders.payment_store import PaymentMismatch
 from orders.payments import BadSignature, SimulatedGateway, verified_event
 from orders.store import OrderNotFound
+from orders.views import micros
 
 router = APIRouter(tags=["orders"])
 # Mounted by the app only when SHOP_PAYMENT_SIMULATOR is on (development): it lets a shopper pay their own order.
@@ -84,10 +85,29 @@ async def _placed(placing: Awaitable[tuple[dict, bool]], pincode: str) -> tuple[
         raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different order") from None
 
 
+MAX_MERGED_DEPTH = 2_000  # `page * size` of the merged list read from both stores; deeper pages take the cursor
+
+
 @router.get("/v1/orders")
 async def my_orders(shopper: Shopper, orders: Orders, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-                    size: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
-    return {"page": page, "size": size, "orders": await orders.orders.for_user(shopper, page=page, size=size)}
+                    size: Annotated[int, Query(ge=1, le=100)] = 20,
+                    cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict:
+    """The shopper's orders, live and archived together, newest first. `next` is the cursor of the following page
+    (stable while orders move to the archive: no order is skipped or repeated); `page` counts from the newest."""
+    if cursor is not None:
+        try:
+            below = decode_cursor("orders", cursor)
+        except BadCursor as error:
+            raise ApiError(422, "bad_cursor", str(error)) from None
+        found = await orders.orders.for_user(shopper, size, below)
+    elif page * size > MAX_MERGED_DEPTH:
+        raise ApiError(422, "page_too_deep", f"page * size may be at most {MAX_MERGED_DEPTH}; follow `next` instead",
+                       limit=MAX_MERGED_DEPTH)
+    else:
+        found = (await orders.orders.for_user(shopper, page * size))[(page - 1) * size:]
+    last = found[-1] if len(found) == size else None
+    return {"page": page if cursor is None else None, "size": size, "orders": found,
+            "next": encode_cursor("orders", (micros(last), last["order_id"])) if last else None}
 
 
 @router.get("/v1/orders/{order_id}")

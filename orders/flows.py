@@ -55,6 +55,8 @@ class Checkout:
     async def settle_payment(self, event: PaymentEvent) -> tuple[str, dict | None]:
         step, order = await self.payments.settle_payment(event, self.late_policy)
         await self.windows.close([event.order_id])  # its expiry would only find a settled order
+        if order is None:  # an archived order: MySQL keeps only its header
+            order = await self.orders.get(event.order_id)
         return step, order
 
     async def cancel(self, order_id: str, *, user_id: str | None = None, reason: str = "customer") -> dict | None:

@@ -60,8 +60,9 @@ class PaymentStore:
         where, params = "r.status = 'pending'", {"n": limit, "ids": list(payment_ids or [])}
         if payment_ids is not None:
             where += " AND r.payment_id IN :ids"
-        sql = ("SELECT r.payment_id, r.order_id, r.amount, o.currency FROM refunds r JOIN orders o "
-               f"ON o.order_id = r.order_id WHERE {where} ORDER BY r.created_at LIMIT :n")
+        sql = ("SELECT r.payment_id, r.order_id, r.amount, COALESCE(o.currency, a.currency) AS currency FROM refunds r "
+               "LEFT JOIN orders o ON o.order_id = r.order_id LEFT JOIN archived_orders a ON a.order_id = r.order_id "
+               f"WHERE {where} ORDER BY r.created_at LIMIT :n")
         async with self.engine.connect() as conn:
             found = await conn.execute(rows.ids(sql) if payment_ids is not None else text(sql), params)
             return [dict(row) for row in found.mappings()]
@@ -74,20 +75,23 @@ class PaymentStore:
             return result.rowcount == 1
 
 
-async def refund(conn: AsyncConnection, order: dict, reason: str) -> None:
+async def refund(conn: AsyncConnection, order: dict, reason: str, lines: list[dict] | None = None) -> None:
     """Record that the order's payment is to be given back (once per payment, `pending` until the gateway answers:
-    `Checkout.settle_refunds`) and queue `payment_refunded`."""
+    `Checkout.settle_refunds`) and queue `payment_refunded` (with the order's lines, read here unless given)."""
     await conn.execute(text("INSERT IGNORE INTO refunds (payment_id, order_id, amount, reason, status) "
                             "VALUES (:p, :o, :a, :r, 'pending')"),
                        {"p": order["payment_id"], "o": order["order_id"], "a": order["total"], "r": reason})
-    lines = (await rows.order_lines(conn, [order["order_id"]]))[order["order_id"]]
+    if lines is None:
+        lines = (await rows.order_lines(conn, [order["order_id"]]))[order["order_id"]]
     await add_events(conn, [(ORDERS_TOPIC, order["order_id"], event_of("payment_refunded", order, lines))])
 
 
 async def _apply_payment(conn: AsyncConnection, event: PaymentEvent, late_policy: str) -> tuple[str, str]:
     """What the event does to its order (locked first); returns the step and the id of the order it leaves standing."""
     locked = await rows.select_orders(conn, "order_id = :o FOR UPDATE", {"o": event.order_id})
-    if not locked or locked[0]["payment_id"] != event.payment_id:
+    if not locked:
+        return await _apply_to_archived(conn, event)
+    if locked[0]["payment_id"] != event.payment_id:
         raise PaymentMismatch(f"payment {event.payment_id} is not the payment of order {event.order_id}")
     order = locked[0]
     if event.amount != order["total"]:
@@ -110,11 +114,31 @@ async def _apply_payment(conn: AsyncConnection, event: PaymentEvent, late_policy
     return step, order["order_id"]
 
 
+async def _apply_to_archived(conn: AsyncConnection, event: PaymentEvent) -> tuple[str, str]:
+    """An event for an order already moved to the archive (finished long ago): answered from the header MySQL keeps
+    of it. A late success is refunded (never reinstated: the order is long over), once per payment."""
+    found = (await conn.execute(text("SELECT order_id, user_id, status, cancel_reason, pincode, currency, total, "
+                                     "payment_id, replaces_order_id, settled FROM archived_orders WHERE order_id = :o "
+                                     "FOR UPDATE"), {"o": event.order_id})).mappings().first()
+    if found is None or found["payment_id"] != event.payment_id:
+        raise PaymentMismatch(f"payment {event.payment_id} is not the payment of order {event.order_id}")
+    if event.amount != found["total"]:
+        raise PaymentMismatch(f"amount {event.amount} differs from the order total {found['total']}")
+    step = service.payment_step(found["status"], found["cancel_reason"], event.outcome, "refund", found["settled"])
+    if step == "refund":
+        await conn.execute(text("UPDATE archived_orders SET settled = 'refunded' WHERE order_id = :o"),
+                           {"o": event.order_id})
+        await refund(conn, {**found, "updated_at": rows.now()}, "late_payment", lines=[])
+    return step, event.order_id
+
+
 async def _settled(conn: AsyncConnection, order: dict) -> tuple[service.Settled, str | None]:
     """What already became of a cancelled order's payment, and the order that reinstated it if one did. Exact: it runs
     after the order's row lock, and every reinstatement or refund of this payment through this order holds that lock
     until it commits."""
-    replacement = (await conn.execute(text("SELECT order_id FROM orders WHERE user_id = :u AND idempotency_key = :k"),
+    replacement = (await conn.execute(text("SELECT order_id FROM orders WHERE user_id = :u AND idempotency_key = :k "
+                                           "UNION ALL SELECT order_id FROM archived_orders WHERE user_id = :u "
+                                           "AND idempotency_key = :k"),
                                       {"u": order["user_id"], "k": _reinstating_key(order)})).scalar()
     if replacement:
         return "reinstated", replacement
@@ -136,7 +160,8 @@ async def _reinstate(conn: AsyncConnection, old: dict) -> str | None:
         return None
     now = rows.now()
     row = {**old, "order_id": uuid.uuid4().hex, "status": "PLACED", "cancel_reason": None,
-           "replaces_order_id": old["order_id"], "created_at": now, "expires_at": now, "updated_at": now}
+           "replaces_order_id": old["order_id"], "created_at": now, "expires_at": now, "updated_at": now,
+           "placed_at": now, "shipped_at": None, "delivered_at": None, "cancelled_at": None}
     await conn.execute(rows.INSERT_ORDER, {**row, "key": _reinstating_key(old)})
     planned = [service.PlannedLine(service.PricedLine(l["item_id"], l["seller_id"], l["title"], "", l["quantity"],
                                                       l["unit_price"], old["currency"]),

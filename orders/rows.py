@@ -21,10 +21,14 @@ from orders.events import ORDERS_TOPIC, OrderEvent
 from orders.views import event_of, order_view
 
 COLUMNS = ("order_id, user_id, status, cancel_reason, pincode, currency, total, payment_id, replaces_order_id, "
-           "request_hash, created_at, expires_at, updated_at")
+           "request_hash, created_at, expires_at, updated_at, placed_at, shipped_at, delivered_at, cancelled_at")
+MOMENTS = {"PLACED": "placed_at", "SHIPPED": "shipped_at", "DELIVERED": "delivered_at", "CANCELLED": "cancelled_at"}
+"""The column that records when an order reached each status (with `created_at`: its timeline)."""
 # Built once: parsing a text() statement's binds on every order is measurable CPU on the checkout path.
-INSERT_ORDER = text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) VALUES "
-                    f"({', '.join(':' + c for c in COLUMNS.split(', '))}, :key)")
+# An Idempotency-Key of an order moved to the archive stays taken (`archived_orders`): the insert then adds no row.
+INSERT_ORDER = text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) SELECT "
+                    f"{', '.join(':' + c for c in COLUMNS.split(', '))}, :key FROM DUAL WHERE NOT EXISTS "
+                    "(SELECT 1 FROM archived_orders WHERE user_id = :user_id AND idempotency_key = :key)")
 INSERT_LINES = text("INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, title, quantity, "
                     "unit_price, eta_hours) VALUES (:order_id, :line_no, :item_id, :seller_id, :warehouse_id, :title, "
                     ":quantity, :unit_price, :eta_hours)")
@@ -43,9 +47,10 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-async def select_orders(conn: AsyncConnection, where: str, params: dict) -> list[dict]:
-    """Order rows matching `where` (which may end in FOR UPDATE to lock them)."""
-    result = await conn.execute(text(f"SELECT {COLUMNS} FROM orders WHERE {where}"), params)
+async def select_orders(conn: AsyncConnection, where: str, params: dict, many: bool = False) -> list[dict]:
+    """Order rows matching `where` (which may end in FOR UPDATE to lock them; `many`: it says `IN :ids`)."""
+    sql = f"SELECT {COLUMNS} FROM orders WHERE {where}"
+    result = await conn.execute(ids(sql) if many else text(sql), params)
     return [dict(row) for row in result.mappings()]
 
 
@@ -59,11 +64,30 @@ async def order_lines(conn: AsyncConnection, order_ids: list[str]) -> dict[str, 
 
 
 async def order_views(conn: AsyncConnection, rows: list[dict]) -> list[dict]:
-    """The orders as the API shows them, with their lines."""
+    """The orders as the API shows them, with their lines, payment events and refunds (what the archive keeps)."""
     if not rows:
         return []
-    lines = await order_lines(conn, [row["order_id"] for row in rows])
-    return [order_view(row, lines[row["order_id"]]) for row in rows]
+    order_ids = [row["order_id"] for row in rows]
+    lines = await order_lines(conn, order_ids)
+    payments, refunds = await payments_of(conn, order_ids)
+    return [order_view(row, lines[row["order_id"]], payments[row["order_id"]], refunds[row["order_id"]])
+            for row in rows]
+
+
+async def payments_of(conn: AsyncConnection, order_ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """The orders' payment events and refunds, by order id, oldest first."""
+    payments = await _grouped(conn, "SELECT order_id, event_id, outcome, amount, result, received_at FROM "
+                              "payment_events WHERE order_id IN :ids ORDER BY received_at, event_id", order_ids)
+    refunds = await _grouped(conn, "SELECT order_id, amount, reason, status, created_at FROM refunds "
+                             "WHERE order_id IN :ids ORDER BY created_at, payment_id", order_ids)
+    return payments, refunds
+
+
+async def _grouped(conn: AsyncConnection, sql: str, order_ids: list[str]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {order_id: [] for order_id in order_ids}
+    for row in (await conn.execute(ids(sql), {"ids": order_ids})).mappings():
+        found[row["order_id"]].append(dict(row))
+    return found
 
 
 async def find_order(conn: AsyncConnection, order_id: str, user_id: str | None = None) -> dict | None:
@@ -90,10 +114,10 @@ async def reserve_lines(conn: AsyncConnection, order_id: str, planned: list[serv
 async def set_status(conn: AsyncConnection, order: dict, status: str) -> None:
     """Move a locked order to `status` and queue the event that says so."""
     at = now()
-    await conn.execute(text("UPDATE orders SET status = :s, updated_at = :now WHERE order_id = :o"),
-                       {"s": status, "now": at, "o": order["order_id"]})
+    await conn.execute(text(f"UPDATE orders SET status = :s, updated_at = :now, {MOMENTS[status]} = :now "
+                            "WHERE order_id = :o"), {"s": status, "now": at, "o": order["order_id"]})
     lines = (await order_lines(conn, [order["order_id"]]))[order["order_id"]]
-    changed = {**order, "status": status, "updated_at": at}
+    changed = {**order, "status": status, "updated_at": at, MOMENTS[status]: at}
     await add_events(conn, [(ORDERS_TOPIC, order["order_id"], event_of(service.EVENT_TYPES[status], changed, lines))])
 
 
@@ -119,8 +143,8 @@ async def cancel_locked(conn: AsyncConnection, orders: list[dict], reason: str, 
     picks = _picks(lines)
     stock = await inventory.lock_stock(conn, [p.item_id for group in picks.values() for p in group])
     await inventory.put_back(conn, picks)
-    await conn.execute(ids("UPDATE orders SET status = 'CANCELLED', cancel_reason = :r, updated_at = :now "
-                           "WHERE order_id IN :ids"), {"r": reason, "now": at, "ids": order_ids})
+    await conn.execute(ids("UPDATE orders SET status = 'CANCELLED', cancel_reason = :r, updated_at = :now, "
+                           "cancelled_at = :now WHERE order_id IN :ids"), {"r": reason, "now": at, "ids": order_ids})
     events: list[tuple[str, str, OrderEvent]] = []
     for order in orders:
         cancelled = {**order, "status": "CANCELLED", "cancel_reason": reason, "updated_at": at}

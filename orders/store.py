@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from cart.store import cart_lines, clear_cart
 from infra.outbox import add_events
 from inventory import store as inventory
 from inventory.service import sellable
-from orders import rows, service
+from orders import rows, service, views
 from orders.events import ORDERS_TOPIC
 from orders.payment_store import refund
 from orders.views import event_of, order_view
@@ -56,9 +57,22 @@ class NewOrder:
     window_seconds: int
 
 
+class ArchivedOrders(Protocol):
+    """What the orders need of the order archive (`archival.archive.OrderArchive`): finished orders moved there, as
+    `order_view` showed them. A position is (created_us, order_id) of the last order of a page: newest first."""
+
+    async def get(self, order_id: str) -> dict | None: ...
+
+    async def for_user(self, user_id: str, below: tuple[int, str] | None, limit: int) -> list[dict]: ...
+
+
 class OrderStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    """Orders in MySQL and, once finished and archived, in the archive: reads by id, by Idempotency-Key and a
+    shopper's list see both (MySQL first: the archiver deletes an order from MySQL only after its copy verified, so a
+    reader that finds it in neither place cannot exist)."""
+
+    def __init__(self, engine: AsyncEngine, archive: ArchivedOrders | None = None) -> None:
+        self.engine, self.archive = engine, archive
 
     async def place(self, new: NewOrder, quote: service.Quote) -> dict:
         """Insert the order as CREATED, reserve every line or none, queue `order_created`; see `service.plan`."""
@@ -89,22 +103,42 @@ class OrderStore:
             raise (await self._cart_ordered_already(new) or empty) from None
 
     async def get(self, order_id: str, user_id: str | None = None) -> dict | None:
+        """The order, live or archived (only if it is `user_id`'s, when given)."""
         async with self.engine.connect() as conn:
-            return await rows.find_order(conn, order_id, user_id)
+            found = await rows.find_order(conn, order_id, user_id)
+        if found is None and self.archive is not None:
+            archived = await self.archive.get(order_id)
+            if archived is not None and (user_id is None or archived["user_id"] == user_id):
+                return archived
+        return found
 
     async def by_idempotency_key(self, user_id: str, key: str) -> dict | None:
-        """The order this key created, with the hash of the request that created it."""
+        """The order this key created (live or archived), with the hash of the request that created it."""
         async with self.engine.connect() as conn:
             found = await rows.select_orders(conn, "user_id = :u AND idempotency_key = :k", {"u": user_id, "k": key})
-            if not found:
-                return None
-            return {**(await rows.order_views(conn, found))[0], "request_hash": found[0]["request_hash"]}
+            if found:
+                return {**(await rows.order_views(conn, found))[0], "request_hash": found[0]["request_hash"]}
+            archived = (await conn.execute(text("SELECT order_id, request_hash FROM archived_orders WHERE user_id = :u "
+                                                "AND idempotency_key = :k"), {"u": user_id, "k": key})).first()
+        if archived is None or self.archive is None:
+            return None
+        order = await self.archive.get(archived.order_id)
+        if order is None:
+            raise LookupError(f"order {archived.order_id} left MySQL for the archive and is not there")
+        return {**order, "request_hash": archived.request_hash}
 
-    async def for_user(self, user_id: str, *, page: int, size: int) -> list[dict]:
+    async def for_user(self, user_id: str, limit: int, below: tuple[int, str] | None = None) -> list[dict]:
+        """The shopper's orders, live and archived together, newest first: the first `limit` below `below` (a
+        position: (created_us, order_id) of the last order of the previous page)."""
+        where, params = "user_id = :u", {"u": user_id, "n": limit}
+        if below is not None:
+            where += " AND (created_at, order_id) < (:at, :o)"
+            params.update(at=views.from_micros(below[0]), o=below[1])
         async with self.engine.connect() as conn:
-            found = await rows.select_orders(conn, "user_id = :u ORDER BY created_at DESC, order_id LIMIT :n OFFSET :s",
-                                             {"u": user_id, "n": size, "s": (page - 1) * size})
-            return await rows.order_views(conn, found)
+            found = await rows.select_orders(conn, f"{where} ORDER BY created_at DESC, order_id DESC LIMIT :n", params)
+            live = await rows.order_views(conn, found)
+        archived = await self.archive.for_user(user_id, below, limit) if self.archive is not None else []
+        return views.newest_first(live, archived, limit)
 
     async def transition(self, order_id: str, action: service.Action, *, user_id: str | None = None,
                          reason: str | None = None) -> dict | None:
@@ -173,11 +207,13 @@ async def _insert(conn: AsyncConnection, new: NewOrder, quote: service.Quote) ->
     rows, reserved for every line or none (only from units available: on hand and not yet reserved)."""
     row = _order_row(new, quote)
     try:
-        await conn.execute(rows.INSERT_ORDER, {**row, "key": new.idempotency_key})
+        inserted = await conn.execute(rows.INSERT_ORDER, {**row, "key": new.idempotency_key})
     except IntegrityError as error:
         if "orders_idempotency" not in str(error):
             raise
         raise KeyTaken(quote.request_hash) from None
+    if inserted.rowcount == 0:  # the key's order was archived
+        raise KeyTaken(quote.request_hash)
     stock = await inventory.lock_stock(conn, [line.item_id for line in quote.lines])
     planned = service.plan(quote.lines, sellable(stock), quote.deliverable)
     lines = await rows.reserve_lines(conn, row["order_id"], planned, stock)
@@ -190,4 +226,5 @@ def _order_row(new: NewOrder, quote: service.Quote) -> dict:
     return {"order_id": uuid.uuid4().hex, "user_id": new.user_id, "status": "CREATED", "cancel_reason": None,
             "pincode": new.pincode, "currency": quote.lines[0].currency, "total": service.total(quote.lines),
             "payment_id": uuid.uuid4().hex, "replaces_order_id": None, "request_hash": quote.request_hash,
-            "created_at": now, "expires_at": now + timedelta(seconds=new.window_seconds), "updated_at": now}
+            "created_at": now, "expires_at": now + timedelta(seconds=new.window_seconds), "updated_at": now,
+            "placed_at": None, "shipped_at": None, "delivered_at": None, "cancelled_at": None}

@@ -1,11 +1,13 @@
 """The checkout part of `shop demo`: a shopper orders three times; one payment succeeds (and the order ships and is
-delivered), one fails, one never answers and times out. Prints each order's final state."""
+delivered), one fails, one never answers and times out. Prints each order's final state. Then the finished orders move
+to the archive, and the shopper's orders view shows them with a new, live one."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from datetime import timedelta
 
 import httpx
 from rich.console import Console
@@ -16,7 +18,8 @@ from infra.settings import Settings
 PINCODE = "560001"
 
 
-async def show_checkout(settings: Settings, base_url: str, console: Console, window_seconds: int) -> None:
+async def show_checkout(settings: Settings, base_url: str, console: Console, window_seconds: int) -> dict:
+    """Returns the shopper's headers (their token), for the archive part."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         shopper = await sign_up(client)
         items = await stocked_items(client, 3)
@@ -34,6 +37,7 @@ async def show_checkout(settings: Settings, base_url: str, console: Console, win
         console.print(f"waiting up to {window_seconds + 10}s for the unanswered payment's window to close...")
         final = await until_settled(client, shopper, [o["order_id"] for o, _ in orders], window_seconds + 10)
         console.print(orders_table(orders, final))
+        return shopper
 
 
 async def sign_up(client: httpx.AsyncClient) -> dict:
@@ -79,3 +83,26 @@ def orders_table(orders: list[tuple[dict, str]], final: list[dict]) -> Table:
         table.add_row(order["order_id"][:8], order["lines"][0]["title"], order["total"]["amount"], outcome,
                       order["status"], order.get("cancel_reason") or "")
     return table
+
+
+async def show_archive(settings: Settings, base_url: str, console: Console, shopper: dict) -> None:
+    """One more order (paid: live), then `shop archive` over every finished order, then the shopper's orders view:
+    live and archived together, newest first, and where each one is read from."""
+    from app.builder import open_stores
+    from archival.schedule import archive_once
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        (item_id, _), = await stocked_items(client, 1)
+        live = await place(client, shopper, item_id)
+        await client.post(live["payment"]["pay_url"], json={"outcome": "succeeded"}, headers=shopper)
+        async with open_stores(settings) as stores:
+            summary = await archive_once(stores.mysql, stores.archiver, timedelta(0))
+        console.print(f"archive: {summary.line() if summary else 'another archiver is running'}")
+        view = (await client.get("/v1/orders", params={"size": 10}, headers=shopper)).json()["orders"]
+        table = Table("order", "created", "status", "timeline", "read from", title="The shopper's orders (GET /v1/orders)")
+        for order in view:
+            archived = (await client.get(f"/v1/history/orders/{order['order_id']}", headers=shopper)).status_code == 200
+            table.add_row(order["order_id"][:8], order["created_at"][:19], order["status"],
+                          " > ".join(step["status"] for step in order["timeline"]),
+                          "Cassandra archive" if archived else "MySQL (live)")
+        console.print(table)

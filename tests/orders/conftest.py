@@ -54,13 +54,14 @@ class Shop:
         return Buyer(profile["user_id"], {"Authorization": f"Bearer {token}"})
 
     async def sellable_item(self, units: int, *, price: str = "250.00", size_class: str = "small",
-                            category: str = "kitchen", searchable: bool = False) -> tuple[str, str]:
+                            category: str = "kitchen", searchable: bool = False,
+                            seller_id: str | None = None) -> tuple[str, str]:
         """(item_id, warehouse_id): a live item with `units` on hand in the fastest warehouse for PINCODE
         (and, when `searchable`, indexed for search as the search consumer would index it)."""
         item_id = uuid.uuid4().hex
         etas = (await self.state.serviceability.deliverable_from(PINCODE))[size_class]
         warehouse_id = min(etas, key=etas.get)
-        record = ItemRecord(item_id=item_id, seller_id=f"seller-{item_id[:6]}", sku=f"sku-{item_id}", op="upsert",
+        record = ItemRecord(item_id=item_id, seller_id=seller_id or f"seller-{item_id[:6]}", sku=f"sku-{item_id}", op="upsert",
                             version=1, feed_id="orders-test", index=0, received_at="2026-01-01T00:00:00Z",
                             fields={"title": f"Kettle {item_id[:6]}", "category": category, "price": price,
                                     "currency": "INR", "size_class": size_class, "attributes": {},
