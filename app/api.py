@@ -22,11 +22,13 @@ from item_service import api as item_api
 from logistics import api as logistics_api
 from orders import api as orders_api
 from search import api as search_api
+from storefront import api as storefront_api
 
 ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api,
            history_api)
 # The seller feed streams its records (each capped, counted against SHOP_FEED_MAX_RECORDS) and gets a limit of its own.
 SELLER_FEED_PATH = r"/v1/sellers/[^/]+/items"
+SELLER_FEED_UPLOAD_PATH = r"/seller/feeds"  # the seller page's upload form, streamed on to the feed
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,10 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Storefront search and checkout, seller feed, orders and history.")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes,
-                       larger=[(SELLER_FEED_PATH, settings.feed_max_body_bytes)])
+                       larger=[(SELLER_FEED_PATH, settings.feed_max_body_bytes),
+                               (SELLER_FEED_UPLOAD_PATH, settings.feed_max_body_bytes)])
     app.include_router(health.router)
     for folder_api in ROUTERS:
         app.include_router(folder_api.router)
     if settings.payment_simulator:  # development only (the settings refuse it elsewhere)
         app.include_router(orders_api.simulator_router)
+    app.include_router(storefront_api.router)  # the pages, after the API: `/v1/...` never reaches a page route
+    app.mount(storefront_api.STATIC_PATH, storefront_api.static_files(), name="static")
     return app
