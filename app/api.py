@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from analytics import api as reports_api
 from app import health
 from app.builder import open_stores
 from archival import api as history_api
@@ -25,7 +26,7 @@ from search import api as search_api
 from storefront import api as storefront_api
 
 ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api,
-           history_api)
+           history_api, reports_api)
 # The seller feed streams its records (each capped, counted against SHOP_FEED_MAX_RECORDS) and gets a limit of its own.
 SELLER_FEED_PATH = r"/v1/sellers/[^/]+/items"
 SELLER_FEED_UPLOAD_PATH = r"/seller/feeds"  # the seller page's upload form, streamed on to the feed

@@ -1,4 +1,5 @@
-"""Creates every store's schema (topics, index template, indexes, migrations, keyspace); safe to run again."""
+"""Creates every store's schema (topics, index template, indexes, migrations, keyspace, the lake's bucket); safe
+to run again."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def bootstrap_all(settings: Settings) -> list[str]:
     report = asyncio.run(_bootstrap_async(settings))
     report.append(migrate_mysql(settings))
     report.append(migrate_cassandra(settings))
+    report.append(create_lake_bucket(settings))
     return report
 
 
@@ -180,6 +182,24 @@ def migrate_cassandra(settings: Settings, keyspace: str | None = None) -> str:
     finally:
         cluster.shutdown()
     return f"cassandra: keyspace {keyspace}, applied {applied_now or 'nothing new'}"
+
+
+def create_lake_bucket(settings: Settings) -> str:
+    """The bucket of a lake on the stack's S3 server (`SHOP_LAKE_ROOT=s3a://<bucket>/...`). While the lake is a folder
+    it is optional, so where no S3 server listens (the Docker Compose file has none) this says so instead of failing."""
+    import httpx
+
+    from infra.stack.seaweedfs import S3Client
+
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
+    client = S3Client(settings.s3_endpoint, settings.s3_access_key, secret, timeout=30)
+    try:
+        created = client.create_bucket(settings.s3_lake_bucket)
+    except httpx.ConnectError:
+        if settings.lake_root.startswith("s3a://"):
+            raise
+        return f"s3: nothing listens at {settings.s3_endpoint}, bucket {settings.s3_lake_bucket} not created (unused)"
+    return f"s3: bucket {settings.s3_lake_bucket} " + ("created" if created else "already there")
 
 
 def _cql_applied(session, keyspace: str, version: str) -> bool:

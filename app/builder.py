@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from analytics.config import LakeConfig
+from analytics.report_store import ReportReader
 from archival.archive import Consistency, OrderArchive
 from archival.archiver import Archiver
 from archival.finished import FinishedOrders
@@ -149,6 +151,10 @@ class Stores:
         return NotificationStore(self.mysql)
 
     @cached_property
+    def report_reader(self) -> ReportReader:
+        return ReportReader(self.redis, self.settings.reports_prefix)
+
+    @cached_property
     def order_archive(self) -> OrderArchive:
         settings = self.settings
         return OrderArchive(self.cassandra, settings.cassandra_keyspace,
@@ -232,6 +238,14 @@ async def open_stores(settings: Settings, *, producers: bool = False) -> AsyncIt
         yield stores
     finally:
         await stores.aclose()
+
+
+def lake_config(settings: Settings) -> LakeConfig:
+    """Where the lake is and how its streaming job reads Kafka."""
+    return LakeConfig(root=settings.lake_root or str(settings.stack_dir / "lake"), bootstrap=settings.kafka_bootstrap,
+                      trigger_seconds=settings.lake_trigger_seconds,
+                      max_offsets_per_trigger=settings.lake_max_offsets_per_trigger,
+                      starting_offsets=settings.lake_starting_offsets)
 
 
 def _secret(value: Any) -> str | None:

@@ -149,6 +149,7 @@ def demo(
         asyncio.run(demo_catalog.show_searches(base_url, console))
         shopper = asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
         asyncio.run(demo_checkout.show_archive(settings, base_url, console, shopper))
+        asyncio.run(demo_checkout.show_trending(base_url, console))
         console.print(f"[green]Storefront on {base_url}/ (seller pages at {base_url}/seller)[/]")
         console.print(f"[green]API on {base_url} (docs at /docs); worker running. Ctrl-C stops both.[/]")
         if not exit_when_done:

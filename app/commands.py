@@ -188,6 +188,127 @@ def _before(wait):
     return datetime.now(UTC).replace(tzinfo=None) - wait
 
 
+# --- analytics commands (shop lake) ---
+lake_app = typer.Typer(help="The event lake on Spark: `shop lake` streams events in and keeps the reports; "
+                       "`--once` catches up and stops.", invoke_without_command=True)
+
+
+@lake_app.callback()
+def lake(ctx: typer.Context,
+         once: bool = typer.Option(False, "--once", help="Catch up with what Kafka holds now, then stop.")) -> None:
+    """Stream every business event from Kafka into the lake's tables and keep the trending and revenue reports; the
+    dimensions are snapshotted at start and every SHOP_LAKE_DIMENSIONS_SECONDS."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from analytics.commands import run_streams
+    from analytics.session import lake_spark
+    from app.builder import lake_config
+
+    settings = get_settings()
+    spark = lake_spark(settings, "shop-lake")
+    try:
+        run_streams(spark, lake_config(settings), settings.redis_url, settings.reports_prefix, once, console.print,
+                    refresh_dimensions=None if once else lambda: _snapshot_dimensions(settings, spark),
+                    refresh_seconds=settings.lake_dimensions_seconds)
+    finally:
+        spark.stop()
+
+
+def _snapshot_dimensions(settings, spark) -> dict[str, int]:
+    import asyncio
+
+    from analytics import dimensions
+    from app.builder import lake_config
+
+    async def read() -> dict[str, list[tuple]]:
+        at = dimensions.now()
+        async with open_stores(settings) as stores:
+            return {"dim_items": await dimensions.item_rows(stores.item_store, at),
+                    "dim_warehouses": await dimensions.warehouse_rows(stores.serviceability, at)}
+
+    return dimensions.snapshot(spark, lake_config(settings).table, asyncio.run(read()))
+
+
+@lake_app.command("dimensions")
+def lake_dimensions() -> None:
+    """Snapshot the dimensions (items with category, brand, seller; warehouses) into the lake."""
+    from analytics.session import lake_spark
+
+    settings = get_settings()
+    spark = lake_spark(settings, "shop-lake-dimensions")
+    try:
+        written = _snapshot_dimensions(settings, spark)
+    finally:
+        spark.stop()
+    console.print(f"lake: dimensions snapshotted: {written}")
+
+
+@lake_app.command("daily")
+def lake_daily() -> None:
+    """Recompute daily sales per category and seller from the whole lake (the batch stage)."""
+    from analytics.commands import daily_sales
+    from analytics.session import lake_spark
+    from app.builder import lake_config
+
+    settings = get_settings()
+    spark = lake_spark(settings, "shop-lake-daily")
+    try:
+        console.print(f"lake: daily_sales has {daily_sales(spark, lake_config(settings))} rows")
+    finally:
+        spark.stop()
+
+
+@lake_app.command("compact")
+def lake_compact() -> None:
+    """Rewrite the lake's small files into large ones (Delta OPTIMIZE), then drop the replaced files past retention."""
+    from analytics.commands import compact
+    from analytics.session import lake_spark
+    from app.builder import lake_config
+
+    settings = get_settings()
+    spark = lake_spark(settings, "shop-lake-compact")
+    try:
+        for name, (before, after) in compact(spark, lake_config(settings)).items():
+            console.print(f"{name}: {before} files -> {after}")
+    finally:
+        spark.stop()
+
+
+# --- the analysts' notebooks (shop notebook) ---
+def notebook(port: int = typer.Option(8888, help="The port JupyterLab listens on, on 127.0.0.1.")) -> None:
+    """Open JupyterLab on the analysts' notebooks (notebooks/), wired to the local Spark and the lake."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    from infra.settings import PROJECT_ROOT
+
+    token = secrets.token_hex(24)  # in the environment, not on the command line where `ps` shows it
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={PROJECT_ROOT / 'notebooks'}"]
+    if os.geteuid() == 0:  # the development machine and CI run as root; Jupyter refuses root unless told
+        command.append("--allow-root")
+    print(f"JupyterLab: http://127.0.0.1:{port}/lab?token={token} (Ctrl-C twice stops it)", flush=True)
+    finished = subprocess.run(command, env={**notebook_environment(), "JUPYTER_TOKEN": token}, check=False)
+    raise typer.Exit(finished.returncode)
+
+
+def notebook_environment() -> dict[str, str]:
+    """What a notebook's kernel runs with: the project importable, and the settings this command reads (a kernel runs
+    in notebooks/, out of sight of `.env`); variables already set win over `.env`, as they do for the settings."""
+    import os
+
+    from dotenv import dotenv_values
+
+    from infra.settings import PROJECT_ROOT
+
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    dotenv = {name: value for name, value in dotenv_values(".env").items() if value is not None}
+    # SPARK_LOCAL_IP: Spark binds to loopback as the settings say, without first warning that it would not
+    return {"SPARK_LOCAL_IP": "127.0.0.1", **dotenv, **os.environ, "PYTHONPATH": path}
+
+
 def register(app: typer.Typer) -> None:
     """Put the business commands on the `shop` command line."""
     app.add_typer(sellers_app, name="sellers")
@@ -196,3 +317,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(logistics_app, name="logistics")
     app.add_typer(inventory_app, name="inventory")
     app.command()(archive)
+    app.add_typer(lake_app, name="lake")
+    app.command()(notebook)

@@ -88,14 +88,44 @@ def cassandra(settings: Settings) -> Cluster:
                    execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10)
 
 
-def spark(settings: Settings, app_name: str) -> SparkSession:
+def spark(settings: Settings, app_name: str, **config: str) -> SparkSession:
+    """A local Spark session with the stack's jars (`spark.jars`: the Kafka source, Delta Lake, S3A; fetched by
+    `shop stack up`, not by Spark's own Ivy) and Delta's SQL extensions; `config` adds or overrides settings. With an
+    s3a:// lake root, S3A talks to `settings.s3_endpoint` with the settings' keys."""
     from pyspark.sql import SparkSession
 
-    return (
+    jars = sorted((settings.stack_dir / "artifacts" / "spark" / "lib").glob("*.jar"))
+    builder = (
         SparkSession.builder.master(settings.spark_master).appName(app_name)
         .config("spark.driver.memory", settings.spark_driver_memory)
         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
+        .config("spark.jars", ",".join(str(jar) for jar in jars))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
     )
+    hadoop: dict[str, str] = {}
+    if settings.lake_root.startswith("s3a://"):
+        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
+        hadoop = {
+            "fs.s3a.endpoint": settings.s3_endpoint, "fs.s3a.endpoint.region": "us-east-1",
+            "fs.s3a.access.key": settings.s3_access_key, "fs.s3a.secret.key": secret,
+            "fs.s3a.path.style.access": "true", "fs.s3a.connection.ssl.enabled": "false",
+            "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+            # The keys above and nothing else: no environment variables, no instance-metadata lookups.
+            "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        }
+        # S3 has no put-if-absent, so Delta's commits on it are atomic only within one driver: fine while a lake has
+        # a single writer (the one `shop lake` job); a second concurrent writer could overwrite a commit.
+        builder = builder.config("spark.delta.logStore.s3a.impl", "io.delta.storage.S3SingleDriverLogStore")
+    for key, value in {**{f"spark.hadoop.{key}": value for key, value in hadoop.items()}, **config}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    if hadoop:
+        # A session already running in this process comes back with only its SQL settings changed, so the S3A
+        # settings also go straight into its context's Hadoop configuration (a caller's `spark.hadoop.*` still wins).
+        running = session.sparkContext._jsc.hadoopConfiguration()
+        for key, value in hadoop.items():
+            running.set(key, config.get(f"spark.hadoop.{key}", value))
+    return session

@@ -70,6 +70,28 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     spark_driver_memory: str = "1g"
 
+    # The event lake (`shop lake`): Delta tables under this root, a folder (default: `<stack_dir>/lake`) or an
+    # s3a:// URI; the streaming job's micro-batch every `lake_trigger_seconds`, at most this many Kafka records each.
+    lake_root: str = ""
+    lake_trigger_seconds: float = Field(default=5.0, gt=0)
+    lake_max_offsets_per_trigger: int = Field(default=200_000, ge=1)
+    # Where a new lake starts reading Kafka: `earliest` (everything the topics still hold), `latest`, or Spark's JSON
+    # of offsets per topic and partition. A lake with a checkpoint always resumes from it.
+    lake_starting_offsets: str = "earliest"
+    # `shop lake` snapshots the dimensions (items, warehouses) into the lake at start and this often.
+    lake_dimensions_seconds: float = Field(default=600, gt=0)
+    # Redis keys of the streaming reports start with this (tests give each lake its own).
+    reports_prefix: str = "reports"
+
+    # The stack's S3-compatible object store (SeaweedFS's S3 gateway), for a lake at `s3a://<s3_lake_bucket>/...`;
+    # `shop stack bootstrap` creates the bucket. The secret has no default: `./shop` writes a development one into
+    # `.env`; outside development an s3a:// lake root refuses to start without it.
+    s3_port: int = 8333
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_access_key: str = "shop"
+    s3_secret_key: SecretStr | None = None
+    s3_lake_bucket: str = "shop-lake"
+
     # Stream consumers take up to this many records, or what arrived within the window, per bulk write.
     consumer_batch_size: int = 2000
     consumer_batch_seconds: float = 0.2
@@ -136,8 +158,8 @@ class Settings(BaseSettings):
         return self
 
     def refuse_unsafe(self) -> None:
-        """Raises UnsafeSettings naming what is unsafe: short or missing secrets outside development, the payment simulator
-        outside development or without a secret to sign with."""
+        """Raises UnsafeSettings naming what is unsafe: short or missing secrets outside development (the S3 secret when
+        the lake is on S3), the payment simulator outside development or without a secret to sign with."""
         problems = []
         if self.environment != "development":
             problems += [f"{variable} must be set and at least {MIN_SECRET_LENGTH} characters long"
@@ -145,6 +167,8 @@ class Settings(BaseSettings):
             if self.payment_simulator:
                 problems.append("SHOP_PAYMENT_SIMULATOR lets shoppers pay their own orders: only with "
                                 "SHOP_ENVIRONMENT=development")
+            if self.lake_root.startswith("s3a://") and not _revealed(self.s3_secret_key):
+                problems.append("SHOP_S3_SECRET_KEY must be set for an s3a:// SHOP_LAKE_ROOT")
         elif self.payment_simulator and not _revealed(self.payment_webhook_secret):
             problems.append("SHOP_PAYMENT_SIMULATOR signs its answers with SHOP_PAYMENT_WEBHOOK_SECRET: set it")
         if problems:

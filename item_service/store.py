@@ -52,6 +52,17 @@ class ItemStore:
             taken = {e["index"] for e in error.details["writeErrors"]}
             return {document["_id"] for index, document in enumerate(documents) if index not in taken}
 
+    async def every_item(self, batch_size: int = 1000):
+        """Every stored document, tombstones included, in batches (a scan: for snapshots, not for requests)."""
+        batch: list[dict] = []
+        async for document in self.items.find({}, batch_size=batch_size):
+            batch.append(document)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
     async def get(self, item_id: str) -> dict | None:
         """The live item as the API shows it, or None when unknown or deleted."""
         return _public(await self.items.find_one({"_id": item_id}))

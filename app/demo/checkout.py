@@ -106,3 +106,21 @@ async def show_archive(settings: Settings, base_url: str, console: Console, shop
                           " > ".join(step["status"] for step in order["timeline"]),
                           "Cassandra archive" if archived else "MySQL (live)")
         console.print(table)
+
+
+async def show_trending(base_url: str, console: Console, timeout: float = 180) -> None:
+    """What the lake's streaming reports made of the demo's orders: the most bought items of the last hour."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        deadline = time.monotonic() + timeout
+        report: dict = {}
+        while time.monotonic() < deadline:
+            report = (await client.get("/v1/reports/trending", params={"window": "1h", "kind": "bought"})).json()
+            if report.get("items"):
+                break
+            await asyncio.sleep(3)
+        table = Table("item", "title", "category", "units", title=f"Trending: bought in the last hour (as of "
+                      f"{report.get('as_of') or 'no report yet'})")
+        for item in report.get("items", []):
+            table.add_row(item["item_id"][:8], item["title"] or "", item["category"] or "", str(item["count"]))
+        console.print(table if report.get("items") else "[yellow]the lake's reports have not caught up yet; see "
+                      ".stack/logs/demo-lake.log[/]")

@@ -17,11 +17,18 @@ DEMO_ENVIRONMENT = {"SHOP_ENVIRONMENT": "development", "SHOP_PAYMENT_SIMULATOR":
 
 
 def start_api_and_worker(settings: Settings, env: dict[str, str] | None = None) -> dict[str, subprocess.Popen]:
-    """The API and the worker as child processes, by command name."""
+    """The API, the worker and the lake's streaming job as child processes, by command name (the lake's Spark
+    output goes to `.stack/logs/demo-lake.log`)."""
     cli, env = [sys.executable, "-m", "app.cli"], {**os.environ, **DEMO_ENVIRONMENT, **(env or {})}
+    lake_log = settings.stack_dir / "logs" / "demo-lake.log"
+    lake_log.parent.mkdir(parents=True, exist_ok=True)
+    with lake_log.open("ab") as log:
+        lake = subprocess.Popen([*cli, "lake"], env={**env, "SHOP_LAKE_DIMENSIONS_SECONDS": "20"}, stdout=log,
+                                stderr=subprocess.STDOUT)
     return {
         "serve": subprocess.Popen([*cli, "serve"], env=env),
         "worker": subprocess.Popen([*cli, "worker", "--log-level", "warn"], env=env),
+        "lake": lake,
     }
 
 

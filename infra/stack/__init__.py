@@ -18,6 +18,7 @@ def stack_services(settings: Settings) -> list[Service]:
     from infra.stack.mariadb import MariaDB
     from infra.stack.mongo import FerretDB
     from infra.stack.redis import Redis
+    from infra.stack.seaweedfs import SeaweedFS
     from infra.stack.spark import Spark
 
     return [
@@ -28,5 +29,7 @@ def stack_services(settings: Settings) -> list[Service]:
                 password=settings.mysql_password.get_secret_value(), database=settings.mysql_database),
         Redis(port=settings.redis_port),
         Cassandra(port=settings.cassandra_port, heap=settings.cassandra_heap),
+        SeaweedFS(port=settings.s3_port, access_key=settings.s3_access_key,
+                  secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""),
         Spark(),
     ]

@@ -1,12 +1,17 @@
-"""Spark in local mode: no daemon to start; its health check runs a tiny job in a fresh JVM."""
+"""Spark in local mode: no daemon to start; `install` fetches the jars jobs add to PySpark's own (the Kafka source,
+Delta Lake, S3A) through Maven; its health check runs a tiny job in a fresh JVM."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-from infra.stack.service import Launch, StackPaths
+from infra.stack.service import Launch, StackPaths, maven_install
+
+POM = Path(__file__).parent / "maven" / "spark" / "pom.xml"
+JARS_VERSION = "kafka-3.5.7+delta-3.3.2+s3a-3.3.4"  # what the pom pins; a change re-copies the jars
 
 _TINY_JOB = (
     "from pyspark.sql import SparkSession\n"
@@ -34,6 +39,8 @@ class Spark:
 
     def install(self, paths: StackPaths) -> None:
         import pyspark  # noqa: F401  (pip installs it with the project)
+
+        maven_install(paths, self.name, POM, JARS_VERSION)
 
     def prepare(self, paths: StackPaths) -> None:
         paths.data(self.name).mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,13 @@ async def test_payments_for_an_archived_order_are_answered_as_before(shop):
     assert another_success.json()["result"] == "already_refunded"
     assert await shop.state.checkout.settle_refunds(10, [cancelled["payment"]["payment_id"]]) == {"completed": 1}
 
+    await archive_all(shop)  # the late refund, now answered, joins the archived order and leaves MySQL
+    archived = await shop.state.order_archive.get(cancelled["order_id"])
+    assert [(r["reason"], r["status"]) for r in archived["refunds"]] == [("late_payment", "completed")]
+    assert late_event in [e["event_id"] for e in archived["payment"]["events"]]
+    assert await shop.refund_of(cancelled) is None
+    assert (await shop.status(made.buyer, cancelled["order_id"])) == archived
+
 
 async def test_stock_still_balances_against_its_movements_after_archiving(shop):
     made = await journeys(shop)
@@ -164,3 +171,17 @@ async def test_a_seller_sees_only_its_own_lines_of_its_archived_orders(shop):
         assert "user_id" not in order and "pincode" not in order and "total" not in order
         assert order["subtotal"]["amount"] == f"{120 * order['lines'][0]['quantity']:.2f}"
     assert not_mine.status_code == 403
+
+
+async def test_one_archiver_runs_at_a_time_across_processes(shop, mysql):
+    from archival.schedule import ARCHIVER_LOCK, archive_once
+
+    async with mysql.connect() as conn:  # another worker's archiver, mid-run
+        assert (await conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": ARCHIVER_LOCK})).scalar() == 1
+        try:
+            while_held = await archive_once(shop.state.mysql, shop.state.archiver, FINISHED)
+        finally:
+            await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": ARCHIVER_LOCK})
+    after = await archive_once(shop.state.mysql, shop.state.archiver, FINISHED)
+    assert while_held is None
+    assert after is not None and not after.unverified
