@@ -17,7 +17,7 @@ from infra.settings import get_settings
 from infra.stack import launcher, stack_paths, stack_services
 
 app = typer.Typer(help="E-commerce backend: storefront APIs, seller feed, stream workers and batch jobs.", no_args_is_help=True)
-stack_app = typer.Typer(help="The local stack of backing services (Kafka, Elasticsearch, MongoDB-wire, MariaDB, Redis, Cassandra, Spark).", no_args_is_help=True)
+stack_app = typer.Typer(help="The local stack of backing services (Kafka, Elasticsearch, MongoDB-wire, MariaDB, Redis, Cassandra, SeaweedFS (S3), Spark).", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 console = Console()
 

@@ -18,7 +18,7 @@ from analytics.schema import required_fields, struct_of
 from orders.events import OrderEvent
 from tests.analytics.conftest import LakeProcess, order_event, search_event, send, until, wishlist_event
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
 
 def test_tables_are_typed_from_the_records():

@@ -17,7 +17,7 @@ from analytics.commands import compact, daily_sales, run_streams
 from app.api import create_app
 from tests.analytics.conftest import LakeProcess, order_event, search_event, send, until, wishlist_event
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 CATEGORIES = {"ka": "kitchen", "kb": "kitchen", "ga": "garden"}
 
 

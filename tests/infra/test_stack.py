@@ -25,7 +25,8 @@ def test_status_reports_every_service_healthy(settings):
 
     rows = json.loads(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {row["name"] for row in rows} == {"kafka", "elasticsearch", "mongodb", "mysql", "redis", "cassandra", "spark"}
+    assert {row["name"] for row in rows} == {"kafka", "elasticsearch", "mongodb", "mysql", "redis", "cassandra",
+                                             "seaweedfs", "spark"}
     assert all(row["healthy"] for row in rows)
     assert all(row["pid"] and row["rss_bytes"] > 0 for row in rows if row["name"] != "spark")
 
