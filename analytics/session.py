@@ -11,6 +11,8 @@ from infra.settings import Settings
 LAKE_SPARK = {
     "spark.ui.showConsoleProgress": "false",
     "spark.databricks.delta.snapshotPartitions": "2",  # Delta's log replay: 50 tasks by default, for tiny logs here
+    # Listing a table's files (VACUUM) in a Spark job of this many tasks: 10,000 by default, minutes on two cores.
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "4",
     "spark.sql.streaming.stateStore.providerClass":
         "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider",
 }

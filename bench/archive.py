@@ -4,6 +4,7 @@ reads, `GET /v1/history/users/{id}/orders`, against the same queries sent straig
 
     .venv/bin/python -m bench.archive [--orders 50000] [--shoppers 100] [--rounds 2] [--concurrency 128]
                                       [--clients 1 --clients 16] [--seconds 15]
+    .venv/bin/python -m bench.archive --remove-leftovers   # what a stopped run left in the stores
 
 Needs the local stack. Set-up: `--shoppers` shoppers each take five orders of two sellers' items through the API (in
 process, as the tests do) to every way an order finishes (delivered twice, cancelled unpaid, paid then cancelled and
@@ -51,7 +52,7 @@ from app.bootstrap import migrate_cassandra
 from app.builder import open_stores
 from archival.archive import STATEMENTS, WRITES, stored_form
 from archival.finished import FinishedOrders
-from bench.archive_data import Made, finished_orders, remove_made
+from bench.archive_data import Made, finished_orders, leftovers, remove_made
 from bench.harness import api_server, closed_loop, cpu_figures, cpu_spent, report, stack_pids
 from infra import connections
 from infra.cassandra_async import answer
@@ -118,10 +119,24 @@ async def run(args) -> None:
                     bare_all.cpu_per_order() / archived_all.cpu_per_order()})
             await history(settings, session, pids["cassandra"], made, args)
         finally:
-            session = await stores.cassandra_session()
-            await asyncio.to_thread(session.execute, f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
-            report("removed", await remove_made(stores, made))
-            report("whole run", {"seconds": time.monotonic() - started})
+            try:
+                session = await stores.cassandra_session()
+                await asyncio.to_thread(session.execute, f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+            finally:
+                report("removed", await remove_made(stores, made))
+                report("whole run", {"seconds": time.monotonic() - started})
+
+
+async def remove_leftovers() -> None:
+    """What earlier runs left behind (`--remove-leftovers`), and their baseline keyspaces."""
+    async with open_stores(get_settings()) as stores:
+        for made in await leftovers(stores):
+            report(f"removed the leftovers of {made.prefix}", await remove_made(stores, made))
+        session = await stores.cassandra_session()
+        for (name,) in await asyncio.to_thread(session.execute, "SELECT keyspace_name FROM system_schema.keyspaces"):
+            if name.startswith("bench_archive_"):
+                await asyncio.to_thread(session.execute, f"DROP KEYSPACE {name}", timeout=120)
+                report("dropped", {"keyspace": name})
 
 
 async def archive_rounds(settings, session, keyspace: str, docs: list[dict], pids: dict[str, int], args
@@ -325,9 +340,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="each history run")
     parser.add_argument("--rounds", type=int, default=2, help="parts the orders are archived in, each after the "
                         "bare insert of as many")
+    parser.add_argument("--remove-leftovers", action="store_true", help="only remove what earlier runs that were "
+                        "stopped left in the stores, and exit")
     args = parser.parse_args()
     args.clients = args.clients or [1, 16]
-    asyncio.run(run(args))
+    asyncio.run(remove_leftovers() if args.remove_leftovers else run(args))
 
 
 if __name__ == "__main__":

@@ -144,3 +144,23 @@ async def remove_archived(stores, made: Made) -> int:
         return deleted + len(made.orders)
 
     return await asyncio.to_thread(delete)
+
+
+async def leftovers(stores) -> list[Made]:
+    """Earlier runs that did not get to remove what they made (stopped, or a store went away), found by the prefix of
+    their shoppers' e-mail addresses; each with its shoppers, items, sellers and orders, live or archived."""
+    async with stores.mysql.connect() as conn:
+        users = (await conn.execute(text("SELECT user_id, email FROM users WHERE email LIKE 'bench-ar-%'"))).all()
+        runs: dict[str, Made] = {}
+        for user_id, email in users:
+            prefix = email.rsplit("-", 1)[0]
+            runs.setdefault(prefix, Made(prefix)).shoppers.append((user_id, ""))
+        for made in runs.values():
+            made.items = [f"{made.prefix}-{seller}-000000" for seller in ("a", "b")]
+            made.sellers = [f"{made.prefix}-{seller}-seller" for seller in ("a", "b")]
+            params = {"ids": [user_id for user_id, _ in made.shoppers]}
+            for table in ("orders", "archived_orders"):
+                made.orders += list((await conn.execute(_ids(f"SELECT order_id FROM {table} WHERE user_id IN :ids"),
+                                                        params)).scalars())
+            made.orders = sorted(set(made.orders))
+    return list(runs.values())
