@@ -32,9 +32,11 @@ def run_streams(spark: SparkSession, config: LakeConfig, redis_url: str, prefix:
         say("lake: reports caught up")
         return
     say(f"lake: streaming into {config.root} every {config.trigger_seconds:g}s; reports into Redis")
-    while not spark.streams.awaitAnyTermination(int(refresh_seconds)):
-        if refresh_dimensions is not None:
-            refresh_dimensions()
+    if refresh_dimensions is None:
+        spark.streams.awaitAnyTermination()
+        return
+    while not spark.streams.awaitAnyTermination(max(1, int(refresh_seconds))):
+        refresh_dimensions()
 
 
 def daily_sales(spark: SparkSession, config: LakeConfig) -> int:

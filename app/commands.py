@@ -208,7 +208,8 @@ def lake(ctx: typer.Context,
     spark = lake_spark(settings, "shop-lake")
     try:
         run_streams(spark, lake_config(settings), settings.redis_url, settings.reports_prefix, once, console.print,
-                    refresh_dimensions=None if once else lambda: _snapshot_dimensions(settings, spark),
+                    refresh_dimensions=None if once or not settings.lake_dimensions_seconds
+                    else lambda: _snapshot_dimensions(settings, spark),
                     refresh_seconds=settings.lake_dimensions_seconds)
     finally:
         spark.stop()

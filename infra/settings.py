@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     # Where a new lake starts reading Kafka: `earliest` (everything the topics still hold), `latest`, or Spark's JSON
     # of offsets per topic and partition. A lake with a checkpoint always resumes from it.
     lake_starting_offsets: str = "earliest"
-    # `shop lake` snapshots the dimensions (items, warehouses) into the lake at start and this often.
-    lake_dimensions_seconds: float = Field(default=600, gt=0)
+    # `shop lake` snapshots the dimensions (items, warehouses) into the lake at start and this often (0: never; the
+    # dimensions are then what `shop lake dimensions` last wrote).
+    lake_dimensions_seconds: float = Field(default=600, ge=0)
     # Redis keys of the streaming reports start with this (tests give each lake its own).
     reports_prefix: str = "reports"
 

@@ -60,7 +60,9 @@ class TestLake:
     def environment(self, **extra: str) -> dict[str, str]:
         return {**os.environ, "SHOP_LAKE_ROOT": self.config.root, "SHOP_LAKE_STARTING_OFFSETS":
                 self.config.starting_offsets, "SHOP_REPORTS_PREFIX": self.prefix,
-                "SHOP_LAKE_TRIGGER_SECONDS": str(self.config.trigger_seconds), **extra}
+                "SHOP_LAKE_TRIGGER_SECONDS": str(self.config.trigger_seconds),
+                "SHOP_LAKE_DIMENSIONS_SECONDS": "0", **extra}  # the test's own dimensions, not the stores'
+
 
     def read(self, spark, table: str):
         return spark.read.format("delta").load(self.config.table(table))
