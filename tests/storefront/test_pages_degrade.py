@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from elasticsearch import ConnectionError as IndexUnreachable
+from redis.exceptions import ConnectionError as RedisUnreachable
 
+from analytics import api as analytics_api
 from search import api as search_api
 from tests.orders.conftest import open_shop
 
@@ -15,6 +17,14 @@ pytestmark = pytest.mark.stack
 class UnreachableIndex:
     async def search(self, *args, **kwargs):
         raise IndexUnreachable("N/A", "connection refused", None)
+
+
+class UnreachableReports:
+    async def as_of(self):
+        raise RedisUnreachable("connection refused")
+
+    async def trending(self, *args, **kwargs):
+        raise RedisUnreachable("connection refused")
 
 
 @pytest.fixture
@@ -33,12 +43,23 @@ async def test_search_says_so_when_elasticsearch_does_not_answer(pages):
     assert "Traceback" not in shown.text
 
 
-async def test_home_names_the_parts_not_built_yet_and_still_shows_items(pages):
+async def test_home_offers_a_signed_out_visitor_popular_items_and_a_way_to_their_own(pages):
     shown = await pages.http.get("/")
 
     assert shown.status_code == 200
-    assert "Trending now: not available yet" in shown.text
     assert "Popular items" in shown.text
+    assert "for recommendations of your own" in shown.text
+
+
+async def test_home_says_when_nothing_is_trending_and_when_the_reports_do_not_answer(pages):
+    quiet = await pages.http.get("/")
+    pages.app.dependency_overrides[analytics_api.report_reader] = UnreachableReports
+    down = await pages.http.get("/")
+
+    assert quiet.status_code == down.status_code == 200
+    assert "Nothing has been bought in the last hour yet" in quiet.text or "bought</span>" in quiet.text
+    assert "Trending now: not answering right now" in down.text
+    assert "Traceback" not in down.text
 
 
 async def test_an_unknown_item_is_a_page_saying_so(pages):
