@@ -22,11 +22,12 @@ from inventory import api as inventory_api
 from item_service import api as item_api
 from logistics import api as logistics_api
 from orders import api as orders_api
+from recommendations import api as recommendations_api
 from search import api as search_api
 from storefront import api as storefront_api
 
 ROUTERS = (inbound_api, item_api, search_api, logistics_api, identity_api, cart_api, inventory_api, orders_api,
-           history_api, reports_api)
+           history_api, reports_api, recommendations_api)
 # The seller feed streams its records (each capped, counted against SHOP_FEED_MAX_RECORDS) and gets a limit of its own.
 SELLER_FEED_PATH = r"/v1/sellers/[^/]+/items"
 SELLER_FEED_UPLOAD_PATH = r"/seller/feeds"  # the seller page's upload form, streamed on to the feed

@@ -36,6 +36,10 @@ from orders.payment_store import PaymentStore
 from orders.payments import ExternalGateway, PaymentGateway, SimulatedGateway
 from orders.store import OrderStore
 from orders.windows import PaymentWindows
+from recommendations.activity import ShopperActivity
+from recommendations.commands import kind_weights
+from recommendations.serving import Recommender
+from recommendations.store import ModelReader
 from search.query import SearchLimits
 from search.store import SearchIndex
 
@@ -153,6 +157,12 @@ class Stores:
     @cached_property
     def report_reader(self) -> ReportReader:
         return ReportReader(self.redis, self.settings.reports_prefix)
+
+    @cached_property
+    def recommender(self) -> Recommender:
+        settings = self.settings
+        reader = ModelReader(self.cassandra, settings.cassandra_keyspace, settings.cassandra_read_consistency)
+        return Recommender(reader, ShopperActivity(self.mysql), self.item_store, self.stock, kind_weights(settings))
 
     @cached_property
     def order_archive(self) -> OrderArchive:

@@ -275,6 +275,78 @@ def lake_compact() -> None:
         spark.stop()
 
 
+# --- recommendation commands (shop recommend train|tune|evaluate) ---
+recommend_app = typer.Typer(help="Recommendations: implicit ALS on Spark, blended with repeat and popularity.",
+                            no_args_is_help=True)
+
+
+@recommend_app.command("evaluate")
+def recommend_evaluate(
+    interactions: str = typer.Option(..., "--interactions", help="A CSV of user_id,item_id,timestamp and optionally "
+                                     "weight; timestamps in epoch seconds or ISO 8601."),
+    k: int = typer.Option(10, "--k", min=1, help="The length of the lists scored (recall also at twice this)."),
+) -> None:
+    """Hold out each user's latest 20% of interactions, train on the rest, and score model, als, popularity and repeat
+    on them; prints a table, then the figures as one JSON object on the last line."""
+    import time
+    from pathlib import Path
+
+    from recommendations.als import als_spark, factorize
+    from recommendations.evaluate import evaluate, table
+    from recommendations.interactions import InvalidInteractions, read_csv
+
+    began = time.monotonic()
+    try:
+        data = read_csv(Path(interactions))
+    except (OSError, InvalidInteractions) as error:
+        console.print(f"{interactions}: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    if not len(data):
+        console.print(f"{interactions}: no interactions", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    spark = als_spark(get_settings(), "shop-recommend-evaluate")
+    try:
+        evaluation = evaluate(data, k, factorize(spark))
+    finally:
+        spark.stop()
+    console.print(table(evaluation, k))
+    console.print(f"evaluated in {time.monotonic() - began:.1f}s", markup=False)
+    print(evaluation.json())
+
+
+@recommend_app.command("train")
+def recommend_train(every: float = typer.Option(0, "--every", min=0, help="Train again this many seconds after each "
+                                                "run started, until stopped (0: once).")) -> None:
+    """Train on the lake's interactions (ALS with the tuned hyperparameters), write a new model version to Cassandra,
+    switch readers to it, and drop versions retired longer ago than SHOP_RECOMMEND_GRACE_SECONDS."""
+    import time
+
+    from app.builder import lake_config
+    from recommendations.commands import train
+
+    while True:
+        began = time.monotonic()
+        try:
+            train(get_settings(), lake_config(get_settings()), console.print)
+        except Exception as failed:  # noqa: BLE001 - an empty lake, a store away: the current model keeps serving
+            console.print(f"[red]training failed: {failed}[/]")
+            if not every:
+                raise typer.Exit(1)
+        if not every:
+            return
+        time.sleep(max(0.0, began + every - time.monotonic()))
+
+
+@recommend_app.command("tune")
+def recommend_tune() -> None:
+    """Pick ALS's rank, regParam, alpha and iterations on the lake's interactions (each shopper's latest 20% held
+    out) and keep them for `shop recommend train`."""
+    from app.builder import lake_config
+    from recommendations.commands import tune
+
+    console.print(f"tuned: {tune(get_settings(), lake_config(get_settings()), console.print)}")
+
+
 # --- the analysts' notebooks (shop notebook) ---
 def notebook(port: int = typer.Option(8888, help="The port JupyterLab listens on, on 127.0.0.1.")) -> None:
     """Open JupyterLab on the analysts' notebooks (notebooks/), wired to the local Spark and the lake."""
@@ -319,4 +391,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(inventory_app, name="inventory")
     app.command()(archive)
     app.add_typer(lake_app, name="lake")
+    app.add_typer(recommend_app, name="recommend")
     app.command()(notebook)

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     # Redis keys of the streaming reports start with this (tests give each lake its own).
     reports_prefix: str = "reports"
 
+    # Recommendations (`shop recommend train`): what each kind of interaction weighs (ordered > carted > wished > searched-and-clicked), halved for every
+    # `recommend_half_life_days` of age; a retired model's rows are kept `recommend_grace_seconds` for readers that
+    # still hold it, then dropped by the next run.
+    recommend_weight_ordered: float = Field(default=4.0, gt=0)
+    recommend_weight_carted: float = Field(default=2.0, gt=0)
+    recommend_weight_wished: float = Field(default=1.5, gt=0)
+    recommend_weight_searched: float = Field(default=0.5, gt=0)
+    recommend_half_life_days: float = Field(default=90, gt=0)
+    recommend_grace_seconds: float = Field(default=3600, ge=0)
+
     # The stack's S3-compatible object store (SeaweedFS's S3 gateway), for a lake at `s3a://<s3_lake_bucket>/...`;
     # `shop stack bootstrap` creates the bucket. The secret has no default: `./shop` writes a development one into
     # `.env`; outside development an s3a:// lake root refuses to start without it.

@@ -137,6 +137,17 @@ class StockStore:
                                            "WHERE item_id = :i ORDER BY warehouse_id"), {"i": item_id})
             return {warehouse_id: Level(on_hand, reserved) for warehouse_id, on_hand, reserved in rows}
 
+    async def available(self, item_ids: list[str]) -> dict[str, int]:
+        """Units available (on hand less reserved) of each item over all its warehouses; items without stock rows
+        are left out."""
+        if not item_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT item_id, SUM(on_hand - reserved) FROM stock_levels "
+                                           "WHERE item_id IN :ids GROUP BY item_id")
+                                      .bindparams(bindparam("ids", expanding=True)), {"ids": list(item_ids)})
+            return {item_id: int(units) for item_id, units in rows}
+
     async def levels(self, item_id: str) -> dict[str, int]:
         """Units available (sellable) per warehouse."""
         return {warehouse: level.available for warehouse, level in (await self.stock_levels(item_id)).items()}

@@ -1,0 +1,19 @@
+"""The kinds of interaction training learns from, weakest to strongest, and what each weighs (settings
+`SHOP_RECOMMEND_WEIGHT_*`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("searched", "wished", "carted", "ordered")  # an interaction's kind code is its index here
+VERBS = {"ordered": "bought", "carted": "added to your cart", "wished": "wished for", "searched": "searched for"}
+
+
+@dataclass(frozen=True)
+class KindWeights:
+    """How much each kind of interaction says about a shopper's taste (ordered > carted > wished > searched)."""
+
+    ordered: float = 4.0
+    carted: float = 2.0
+    wished: float = 1.5
+    searched: float = 0.5
