@@ -35,16 +35,20 @@ def start_events(spark: SparkSession, config: LakeConfig, once: bool = False) ->
 def append_batch(config: LakeConfig, records: DataFrame, batch_id: int) -> None:
     """One micro-batch into every event table and the quarantine, each append at most once per batch id."""
     rows = transform.kafka_rows(records).persist()
+    parsed = {table.name: transform.parsed(rows, table).persist() for table in EVENT_TABLES}
     try:
         for table in EVENT_TABLES:
-            _append(transform.event_rows(rows, table), config.table(table.name), f"{APP_ID}-{table.name}", batch_id)
+            _append(transform.event_rows(rows, table, parsed[table.name]), config.table(table.name),
+                    f"{APP_ID}-{table.name}", batch_id)
         quarantined = None
         for table in EVENT_TABLES:
-            bad = transform.quarantined(rows, table)
+            bad = transform.quarantined(rows, table, parsed[table.name])
             quarantined = bad if quarantined is None else quarantined.unionByName(bad)
         if quarantined is not None:
             _append(quarantined, config.table(QUARANTINE), f"{APP_ID}-{QUARANTINE}", batch_id)
     finally:
+        for frame in parsed.values():
+            frame.unpersist()
         rows.unpersist()
 
 

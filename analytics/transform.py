@@ -21,6 +21,13 @@ def kafka_rows(records: DataFrame) -> DataFrame:
                           F.col("value").cast("string").alias("value"))
 
 
+def parsed(rows: DataFrame, table: EventTable) -> DataFrame:
+    """The topic's messages with the record parsed (`event`) and, for one that is not its record, the `reason`: the
+    one parse both `event_rows` and `quarantined` take their rows from (a job persists it to parse each message
+    once)."""
+    return _parsed(rows, table)
+
+
 def _parsed(rows: DataFrame, table: EventTable) -> DataFrame:
     schema = struct_of(table.record).add(T.StructField(CORRUPT, T.StringType()))
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
@@ -34,19 +41,19 @@ def _parsed(rows: DataFrame, table: EventTable) -> DataFrame:
     return parsed.withColumn("reason", reason)
 
 
-def event_rows(rows: DataFrame, table: EventTable) -> DataFrame:
+def event_rows(rows: DataFrame, table: EventTable, parsed_rows: DataFrame | None = None) -> DataFrame:
     """The topic's records as typed rows: the record's fields, where it came from on Kafka, `event_time` and
-    `event_date` (the partition)."""
-    parsed = _parsed(rows, table).where(F.col("reason").isNull())
+    `event_date` (the partition). From `parsed_rows` (`parsed(rows, table)`) when given."""
+    parsed = (_parsed(rows, table) if parsed_rows is None else parsed_rows).where(F.col("reason").isNull())
     fields = [F.col(f"event.{name}").alias(name) for name in table.record.model_fields]
     at = _event_time(table)
     return parsed.select(*fields, *KAFKA_COLUMNS, at.alias("event_time")).withColumn("event_date",
                                                                                         F.to_date("event_time"))
 
 
-def quarantined(rows: DataFrame, table: EventTable) -> DataFrame:
+def quarantined(rows: DataFrame, table: EventTable, parsed_rows: DataFrame | None = None) -> DataFrame:
     """The topic's messages that are not its record: the raw value, where it came from, and why."""
-    return (_parsed(rows, table).where(F.col("reason").isNotNull())
+    return ((_parsed(rows, table) if parsed_rows is None else parsed_rows).where(F.col("reason").isNotNull())
             .select(*KAFKA_COLUMNS, "value", "reason", F.to_date("kafka_timestamp").alias("event_date")))
 
 

@@ -127,12 +127,15 @@ def demo(
     payment_window: int = typer.Option(20, help="Seconds the demo's orders wait for payment (SHOP_PAYMENT_WINDOW_SECONDS)."),
 ) -> None:
     """The main job end to end: stack up, API and worker, logistics network, a sample catalog through the feed,
-    searches, then orders whose payments succeed, fail and never answer, then the finished ones archived."""
+    searches, then orders whose payments succeed, fail and never answer, then the finished ones archived, the
+    trending report, and recommendations trained on a crowd of shoppers."""
     import asyncio
+    import time
 
     from app.demo import catalog as demo_catalog
     from app.demo import checkout as demo_checkout
     from app.demo import processes as demo_run
+    from app.demo import recommend as demo_recommend
 
     stack_up(skip_bootstrap=False)
     settings = get_settings()
@@ -150,6 +153,11 @@ def demo(
         shopper = asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
         asyncio.run(demo_checkout.show_archive(settings, base_url, console, shopper))
         asyncio.run(demo_checkout.show_trending(base_url, console))
+        crowd = asyncio.run(demo_recommend.shop_around(base_url, console))
+        console.print("recommendations: waiting 30s for the lake to take in the crowd's events, then training...")
+        time.sleep(30)
+        demo_recommend.train(settings, console)
+        asyncio.run(demo_recommend.show_recommendations(base_url, console, crowd[0]))
         console.print(f"[green]Storefront on {base_url}/ (seller pages at {base_url}/seller)[/]")
         console.print(f"[green]API on {base_url} (docs at /docs); worker running. Ctrl-C stops both.[/]")
         if not exit_when_done:
