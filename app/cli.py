@@ -130,7 +130,6 @@ def demo(
     searches, then orders whose payments succeed, fail and never answer, then the finished ones archived, the
     trending report, and recommendations trained on a crowd of shoppers."""
     import asyncio
-    import time
 
     from app.demo import catalog as demo_catalog
     from app.demo import checkout as demo_checkout
@@ -153,9 +152,9 @@ def demo(
         shopper = asyncio.run(demo_checkout.show_checkout(settings, base_url, console, payment_window))
         asyncio.run(demo_checkout.show_archive(settings, base_url, console, shopper))
         asyncio.run(demo_checkout.show_trending(base_url, console))
-        crowd = asyncio.run(demo_recommend.shop_around(base_url, console))
-        console.print("recommendations: waiting 30s for the lake to take in the crowd's events, then training...")
-        time.sleep(30)
+        crowd, bought = asyncio.run(demo_recommend.shop_around(settings, base_url, console))
+        console.print("recommendations: waiting for the lake to take in the crowd's events, then training...")
+        asyncio.run(demo_recommend.wait_for_lake(base_url, bought, console))
         demo_recommend.train(settings, console)
         asyncio.run(demo_recommend.show_recommendations(base_url, console, crowd[0]))
         console.print(f"[green]Storefront on {base_url}/ (seller pages at {base_url}/seller)[/]")

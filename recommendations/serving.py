@@ -24,6 +24,7 @@ from recommendations.recommenders import top
 from recommendations.store import OVERALL, ItemFactors, ModelReader, ModelVersion
 
 OVERFETCH = 3  # candidates looked at per item asked for, before the read-time filters
+ITEM_SECONDS = 5.0  # how long a process keeps an item's document (a deleted item leaves the lists within this)
 
 
 class NotTrainedYet(Exception):
@@ -47,6 +48,7 @@ class Recommender:
     def __init__(self, reader: ModelReader, activity: ShopperActivity, items: Any, stock: Any,
                  weights: KindWeights | None = None) -> None:
         self.reader, self.activity, self.items, self.stock = reader, activity, items, stock
+        self.docs = LiveItems(items)
         self.weights = weights or KindWeights()
 
     async def _version(self) -> ModelVersion:
@@ -118,23 +120,22 @@ class Recommender:
         return listed
 
     async def _live(self, candidates: list[dict], limit: int, leave_out) -> list[dict]:
-        """The first `limit` candidates that are live, in stock and not left out, with what a page shows of them."""
+        """The first `limit` candidates that are live, in stock and not left out, with what a page shows of them.
+        Stock is read for a whole slice at once (one statement); the item documents only for the in-stock ones, in
+        order, until `limit` are live."""
         chosen: list[dict] = []
         wanted = [entry for entry in candidates if not leave_out(entry)]
         for start in range(0, len(wanted), OVERFETCH * limit):
             part = wanted[start:start + OVERFETCH * limit]
-            ids = [entry["item_id"] for entry in part]
-            live = {doc["item_id"]: doc for doc in await self.items.get_many(ids)}
-            available = await self.stock.available(ids)
-            for entry in part:
-                doc = live.get(entry["item_id"])
-                if doc is None or available.get(entry["item_id"], 0) <= 0:
-                    continue
-                chosen.append({"item_id": entry["item_id"], "title": doc.get("title"), "price": doc.get("price"),
-                               "category": doc.get("category"), "brand": doc.get("brand"), "reason": entry["reason"],
-                               "score": entry["score"], "because": entry.get("because")})
-                if len(chosen) == limit:
-                    break
+            available = await self.stock.available([entry["item_id"] for entry in part])
+            stocked = [entry for entry in part if available.get(entry["item_id"], 0) > 0]
+            while stocked and len(chosen) < limit:
+                batch, stocked = stocked[:limit - len(chosen)], stocked[limit - len(chosen):]
+                docs = await self.docs.get([entry["item_id"] for entry in batch])
+                chosen += [{"item_id": entry["item_id"], "title": doc.get("title"), "price": doc.get("price"),
+                            "category": doc.get("category"), "brand": doc.get("brand"), "reason": entry["reason"],
+                            "score": entry["score"], "because": entry.get("because")}
+                           for entry in batch if (doc := docs.get(entry["item_id"])) is not None]
             if len(chosen) == limit:
                 break
         return await self._named(chosen)
@@ -142,12 +143,33 @@ class Recommender:
     async def _named(self, chosen: list[dict]) -> list[dict]:
         """Reasons that point at another item ("because you bought ...") completed with that item's title."""
         pointed = list({entry["because"] for entry in chosen if entry.get("because")})
-        titles = {doc["item_id"]: doc.get("title") for doc in await self.items.get_many(pointed)} if pointed else {}
+        docs = await self.docs.get(pointed) if pointed else {}
         for entry in chosen:
             because = entry.pop("because", None)
             if because:
-                entry["reason"] = f"{entry['reason']} {titles.get(because) or 'an item you liked'}"
+                title = (docs.get(because) or {}).get("title")
+                entry["reason"] = f"{entry['reason']} {title or 'an item you liked'}"
         return chosen
+
+
+class LiveItems:
+    """Item documents as the item store gives them (None for deleted or unknown ones), each kept `seconds` in this
+    process: the items recommended to many shoppers are read once per interval, not once per request. A deleted item
+    leaves the lists within that time; prices shown may be that old (checkout reads the item store itself)."""
+
+    def __init__(self, items: Any, seconds: float = ITEM_SECONDS, size: int = 50_000) -> None:
+        from cachetools import TTLCache
+
+        self.items = items
+        self.cache: TTLCache = TTLCache(maxsize=size, ttl=seconds)
+
+    async def get(self, ids: list[str]) -> dict[str, dict | None]:
+        missing = [item_id for item_id in dict.fromkeys(ids) if item_id not in self.cache]
+        if missing:
+            found = {doc["item_id"]: doc for doc in await self.items.get_many(missing)}
+            for item_id in missing:
+                self.cache[item_id] = found.get(item_id)
+        return {item_id: self.cache.get(item_id) for item_id in ids}
 
 
 def _parts(factors: ItemFactors, user: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> Parts:

@@ -24,6 +24,7 @@ from item_service.service import upserted
 from recommendations.als import AlsParams
 from recommendations.fold_in import fold_in
 from recommendations.kinds import KindWeights
+from recommendations.serving import ITEM_SECONDS
 from recommendations.store import ModelVersion, ModelWriter
 from recommendations.training import read_lake, train_model
 from tests.orders.conftest import PINCODE, shop_with
@@ -193,6 +194,7 @@ async def test_out_of_stock_and_deleted_items_never_appear(shop, planted):
     gone, empty = planted.items["markers"][0], planted.items["markers"][1]
     await StockStore(shop.state.mysql).set_levels(empty, {"WH-BLR-01": 0})
     await shop.state.item_store.items.update_one({"_id": gone}, {"$set": {"deleted": True}})
+    await asyncio.sleep(ITEM_SECONDS + 0.2)  # documents read before are kept this long
     try:
         shown = [entry["item_id"] for user in ("boarder", "office-0", "office-1", "nobody")
                  for entry in (await recommended(shop, f"{planted.tag}-{user}", limit=20))["items"]]
@@ -203,6 +205,7 @@ async def test_out_of_stock_and_deleted_items_never_appear(shop, planted):
     finally:
         await StockStore(shop.state.mysql).set_levels(empty, {"WH-BLR-01": 100})
         await shop.state.item_store.items.update_one({"_id": gone}, {"$set": {"deleted": False}})
+        await asyncio.sleep(ITEM_SECONDS + 0.2)  # the tests after this one see the item live again
 
 
 async def test_what_a_shopper_did_since_training_changes_their_list_without_a_retrain(shop, planted):
