@@ -1,5 +1,6 @@
 """HTTP routes of the recommendations: a shopper's (overall or of a category) and an item's similar items, each with
-a reason a person can read. 503 before the first model is trained."""
+a reason a person can read. 404 `not_trained_yet` before the first model is trained (there is no model to read
+yet; nothing is down)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ async def for_shopper(shopper: Shopper, recommendations: Recommendations,
     try:
         return _body(await recommendations.for_shopper(shopper, category, limit))
     except NotTrainedYet as missing:
-        raise ApiError(503, "not_trained_yet", str(missing), headers={"Retry-After": "60"})
+        raise ApiError(404, "not_trained_yet", str(missing))
 
 
 @router.get("/v1/items/{item_id}/similar")
@@ -47,4 +48,4 @@ async def similar(item_id: str, recommendations: Recommendations, limit: Limit =
     except UnknownItem as unknown:
         raise ApiError(404, "item_not_found", str(unknown), item_id=unknown.item_id)
     except NotTrainedYet as missing:
-        raise ApiError(503, "not_trained_yet", str(missing), headers={"Retry-After": "60"})
+        raise ApiError(404, "not_trained_yet", str(missing))

@@ -115,6 +115,12 @@ class Shop:
         await asyncio.sleep(1.2)
         await self.state.checkout.expire_due(100, [order["order_id"]])
         cancelled = await self.status(buyer, order["order_id"])
+        for _ in range(50):  # a worker's sweeper holding the row (SKIP LOCKED skipped it here) cancels it instead
+            if cancelled["status"] != "CREATED":
+                break
+            await asyncio.sleep(0.2)
+            await self.state.checkout.expire_due(100, [order["order_id"]])
+            cancelled = await self.status(buyer, order["order_id"])
         assert (cancelled["status"], cancelled["cancel_reason"]) == ("CANCELLED", "payment_timeout")
         return order, item_id, warehouse_id
 
