@@ -115,7 +115,7 @@ async def test_killing_the_worker_mid_relay_publishes_every_outbox_event_once(sh
         assert held is not None, "the relay kept the outbox empty through 300 orders: no pending row to hold"
         held_ids = {json.loads(payload)["event_id"] for payload, in held.rows}
         try:
-            sent = await until(events.read, lambda messages: held_ids <= event_ids(messages), timeout=30)
+            sent = await until(events.read, lambda messages: held_ids <= event_ids(messages), timeout=90)
             worker.kill9()
         finally:
             await held.release()
