@@ -49,11 +49,11 @@ from analytics.config import LakeConfig
 from analytics.session import lake_spark
 from analytics.tables import EVENT_TABLES
 from app.builder import open_stores
-from app.topics import TOPICS
 from bench.checkout_data import PINCODE, buyers, fastest_warehouse, remove_run, stocked_items
 from bench.harness import api_and_worker, cpu_figures, cpu_spent, percentile, report, stack_pids
 from infra import connections
 from infra.settings import Settings, get_settings
+from tests.analytics.conftest import end_offsets  # where the lake tests start their lakes, too
 
 MIX = {"search.performed": 0.40, "cart.events": 0.25, "wishlist.events": 0.15, "orders.events": 0.15,
        "inventory.stock_changed": 0.05}
@@ -109,24 +109,6 @@ async def send_events(settings: Settings, count: int) -> float:
     finally:
         await producer.stop()
     return time.monotonic() - began
-
-
-async def end_offsets(settings: Settings) -> str:
-    """Spark's `startingOffsets` JSON: where every lake topic ends now."""
-    from aiokafka import TopicPartition
-
-    partitions = {spec.name: spec.partitions for spec in TOPICS}
-    consumer = connections.kafka_consumer(settings, group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets([TopicPartition(t.topic, p) for t in EVENT_TABLES
-                                           for p in range(partitions[t.topic])])
-    finally:
-        await consumer.stop()
-    offsets: dict[str, dict[str, int]] = {}
-    for partition, offset in ends.items():
-        offsets.setdefault(partition.topic, {})[str(partition.partition)] = offset
-    return json.dumps(offsets)
 
 
 # --- throughput ---

@@ -71,11 +71,17 @@ class Parts:
     @classmethod
     def of(cls, signals: Signals, users: np.ndarray) -> Parts:
         repeat = signals.history.dense(users)
-        had = repeat > 0
         als = (signals.factors.users[users] @ signals.factors.items.T).astype(np.float32)
         als[~signals.known[users]] = 0  # users ALS never saw: popularity decides
+        return cls.scaled(als, repeat, signals.popularity)
+
+    @classmethod
+    def scaled(cls, als: np.ndarray, repeat: np.ndarray, popularity: np.ndarray) -> Parts:
+        """The parts from raw scores (users x catalog ALS and repeat, catalog popularity): what serving also uses
+        for a shopper whose factors it folded in."""
+        had = repeat > 0
         als_new = np.where(had, -np.inf, als).astype(np.float32)
-        popularity = signals.popularity / max(signals.popularity.max(initial=0), 1e-12)
+        popularity = popularity / max(float(popularity.max(initial=0)), 1e-12)
         return cls(_per_user(als, np.abs(als)), _per_user(als_new, np.abs(np.where(had, 0, als))),
                    _per_user(repeat, repeat), popularity.astype(np.float32), had)
 

@@ -177,16 +177,7 @@ def _parts(factors: ItemFactors, user: np.ndarray, rows: np.ndarray, counts: np.
     als = (factors.matrix @ user)[None, :].astype(np.float32)
     repeat = np.zeros_like(als)
     repeat[0, rows] = counts
-    had = repeat > 0
-    als_new = np.where(had, -np.inf, als).astype(np.float32)
-    popularity = factors.popularity / max(float(factors.popularity.max(initial=0)), 1e-12)
-
-    def per_user(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        largest = sizes.max(axis=1, keepdims=True)
-        return np.divide(values, largest, out=values.copy(), where=largest > 0)
-
-    return Parts(per_user(als, np.abs(als)), per_user(als_new, np.abs(np.where(had, 0, als))), per_user(repeat, repeat),
-                 popularity.astype(np.float32), had)
+    return Parts.scaled(als, repeat, factors.popularity)
 
 
 def _reason(factors: ItemFactors, user_rows: np.ndarray, known: list[str], history: dict[str, list], item: int
