@@ -20,7 +20,7 @@ import numpy as np
 
 from recommendations.blend import Blend, served
 from recommendations.interactions import Interactions, decayed, preferences
-from recommendations.kinds import KINDS, VERBS
+from recommendations.kinds import KINDS, you_did
 from recommendations.recommenders import Signals, batches, top
 
 TOP_N = 50
@@ -198,10 +198,10 @@ class _Reasons:
     def __call__(self, item: int) -> str:
         kind = self.strongest.get((self.user, item))
         if kind is not None:
-            return f"buy again: you {VERBS[KINDS[kind]]} it before" if KINDS[kind] == "ordered" else \
-                f"you {VERBS[KINDS[kind]]} it"
+            return f"buy again: {you_did(KINDS[kind], 'it')} before" if KINDS[kind] == "ordered" else \
+                you_did(KINDS[kind], "it")
         if len(self.had) and self.unit[item].any():
             closest = int(self.had[np.argmax(self.unit[self.had] @ self.unit[item])])
-            return f"because you {VERBS[KINDS[self.strongest[self.user, closest]]]} {self.catalog.title(closest)}"
+            return "because " + you_did(KINDS[self.strongest[self.user, closest]], self.catalog.title(closest))
         category = self.catalog.categories[item]
         return f"popular in {category} this week" if category else "popular this week"

@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KINDS = ("searched", "wished", "carted", "ordered")  # an interaction's kind code is its index here
-VERBS = {"ordered": "bought", "carted": "added to your cart", "wished": "wished for", "searched": "searched for"}
+DEEDS = {"ordered": "bought {}", "carted": "added {} to your cart", "wished": "wished for {}", "searched": "searched for {}"}
+
+
+def you_did(kind: str, what: str) -> str:
+    """What the shopper did, in words: `you_did("carted", "it")` is "you added it to your cart"."""
+    return "you " + DEEDS[kind].replace("{}", what)
 
 
 @dataclass(frozen=True)

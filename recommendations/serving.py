@@ -19,7 +19,7 @@ from recommendations import build
 from recommendations.activity import Interaction, ShopperActivity
 from recommendations.blend import Blend, Parts, scores
 from recommendations.fold_in import fold_in
-from recommendations.kinds import KINDS, VERBS, KindWeights
+from recommendations.kinds import KINDS, KindWeights, you_did
 from recommendations.recommenders import top
 from recommendations.store import OVERALL, ItemFactors, ModelReader, ModelVersion
 
@@ -148,7 +148,7 @@ class Recommender:
             because = entry.pop("because", None)
             if because:
                 title = (docs.get(because) or {}).get("title")
-                entry["reason"] = f"{entry['reason']} {title or 'an item you liked'}"
+                entry["reason"] = entry["reason"].replace("{}", title or "an item you liked", 1)
         return chosen
 
 
@@ -186,10 +186,10 @@ def _reason(factors: ItemFactors, user_rows: np.ndarray, known: list[str], histo
     item_id = factors.item_ids[item]
     if item_id in history:
         kind = history[item_id][2]
-        return ("buy again: you bought it before" if kind == "ordered" else f"you {VERBS[kind]} it"), None
+        return ("buy again: you bought it before" if kind == "ordered" else you_did(kind, "it")), None
     if len(user_rows):
         mine = factors.matrix[user_rows]
         closest = known[int(np.argmax(mine @ factors.matrix[item] / (np.linalg.norm(mine, axis=1) + 1e-9)))]
-        return f"because you {VERBS[history[closest][2]]}", closest
+        return "because " + you_did(history[closest][2], "{}"), closest  # "{}": the item's title, once read
     category = factors.categories[item]
     return (f"popular in {category} this week" if category else "popular this week"), None

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from recommendations.interactions import InvalidInteractions, parse, preferences
+from recommendations.kinds import you_did
 from tests.recommendations.conftest import interactions
 
 pytestmark = pytest.mark.unit
@@ -48,3 +49,9 @@ def test_with_a_half_life_older_interactions_count_less_than_the_newest():
     had = preferences(data, half_life_days=10)
 
     assert np.allclose(had.strength, [0.25, 0.5, 1.0])  # 20 and 10 days before the newest: two and one half-lives
+
+
+@pytest.mark.parametrize(("kind", "said"), [("ordered", "you bought Kettle"), ("carted", "you added Kettle to your cart"),
+                                            ("wished", "you wished for Kettle"), ("searched", "you searched for Kettle")])
+def test_a_reason_says_what_the_shopper_did_in_words(kind, said):
+    assert you_did(kind, "Kettle") == said
