@@ -1,7 +1,7 @@
 """Checkout: orders/s and latency of `POST /v1/orders` at 64 concurrent clients, against the bare transaction it wraps.
 
     .venv/bin/python -m bench.checkout [--items 2000] [--seconds 20] [--clients 64] [--count-orders 300]
-                                       [--client httpx|aiohttp]
+                                       [--client httpx|aiohttp] [--profile]
 
 Needs the local stack. Starts one `shop serve` process (one uvicorn worker, payment window set to a day so no expiry
 touches the run) and drives it over loopback with httpx, or with aiohttp (`--client aiohttp`), whose client spends
@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.builder import Stores, open_stores
 from bench.checkout_data import PINCODE, buyers, fastest_warehouse, remove_run, stocked_items
 from bench.harness import api_server, closed_loop, cpu_figures, cpu_spent, report, stack_pids
+from bench.profile import CHECKOUT_PARTS, sampled, shares, top_functions
 from bench.sql_counts import COUNTERS, background_rate, server_counters, statements_sent
 from infra.mysql_pool import ping_only_when_idle
 from infra.settings import get_settings
@@ -211,6 +212,15 @@ async def measure(args, settings, shoppers, item_ids, warehouse_id) -> None:
         floor, _ = await timed(probe, framework_floor(base_url, args.clients), args.clients, args.seconds, pids,
                                unit="request")
         report(f"framework floor: GET /healthz, {args.clients} aiohttp clients, same server", floor)
+        if args.profile:  # runs of their own: sampling costs the sampled process a little, so no figure above has it
+            for scenario, pick in [(name, scenarios[name]) for name in args.scenario]:
+                slug = scenario.replace(" ", "-")
+                with sampled(api_pid, f"checkout-{slug}.txt") as profile:
+                    await timed(probe, http_placer(base_url, shoppers, pick, args.clients, args.client),
+                                args.clients, args.seconds, pids)
+                stacks = profile.read()
+                report(f"profile: the API's CPU by part, {scenario} ({profile.path})", shares(stacks, CHECKOUT_PARTS))
+                report(f"profile: the API's top functions (self), {scenario}", top_functions(stacks))
     probe.close()
     report(f"SQL per placement, exact: Checkout.place_order in-process, {args.count_orders} orders, one connection",
            await exact_statements(settings, shoppers, many, args.count_orders))
@@ -232,6 +242,8 @@ def main() -> None:
     parser.add_argument("--count-orders", type=int, default=300)
     parser.add_argument("--client", choices=("httpx", "aiohttp"), default="aiohttp", help="HTTP client library")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes of the API")
+    parser.add_argument("--profile", action="store_true",
+                        help="then run each scenario once more with py-spy sampling the API, and print its CPU by part")
     parser.add_argument("--scenario", action="append", choices=("many items", "one hot item"),
                         help="run only this scenario (repeatable; default both)")
     args = parser.parse_args()

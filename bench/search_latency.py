@@ -2,11 +2,14 @@
 Elasticsearch requests sent straight to Elasticsearch in the same run.
 
     .venv/bin/python -m bench.search_latency [--items 100000] [--requests 3000] [--clients 50] [--workers 1] [--rounds 3]
+                                             [--profile]
 
 Needs the local stack with the logistics network loaded (`shop logistics load`). It searches an item index of its own
 (alias `bench-search-items`) holding exactly `--items` items, written by the indexer's own bulk path from feed records
 the feed's validation accepted, so the figures do not depend on how large the stack's catalog has grown; the API it
-measures is a `shop serve` pointed at that alias.
+measures is a `shop serve` pointed at that alias. `--profile` then runs the API once more with py-spy sampling it
+(its CPU by part) and sends the benchmark's Elasticsearch requests again with Elasticsearch's profile API (its time by
+clause and aggregation).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import aiohttp
 from app.bootstrap import create_search_index
 from app.builder import open_stores
 from app.demo.sample_catalog import grow, vendure_products
+from bench.es_profile import per_search_ms
 from bench.harness import api_server, cpu_figures, cpu_spent, report, stack_pids, summary
+from bench.profile import SEARCH_PARTS, sampled, shares, top_functions
 from inbound.service import FeedContext, judge
 from infra.settings import get_settings
 from search.query import SearchParams, attribute_names_search, build_search
@@ -113,6 +118,18 @@ async def straight_to_es(settings, queries: list[dict], clients: int, pids: dict
         return await measured_run(send, queries, clients, pids)
 
 
+async def es_profiles(settings, queries: list[dict]) -> list[dict]:
+    """The profile Elasticsearch gives of each of the queries' requests (`"profile": true`), one request at a time."""
+    profiles = []
+    async with open_stores(settings) as stores:
+        alias = stores.search_index.alias
+        for query in queries:
+            for body in await es_bodies(stores.serviceability, query):
+                answer = await stores.elasticsearch.search(index=alias, body={**body, "profile": True})
+                profiles.append(answer["profile"])
+    return profiles
+
+
 async def searchable_items(es, alias: str) -> int:
     if not await es.indices.exists_alias(name=alias):
         return -1
@@ -146,6 +163,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the API")
     parser.add_argument("--rounds", type=int, default=3, help="API then direct, this many times; medians reported")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile the API (py-spy) and Elasticsearch (its profile API) on the same queries")
     args = parser.parse_args()
     settings = get_settings().model_copy(update={"elasticsearch_index_prefix": BENCH_PREFIX})
     queries = query_mix(args.requests)
@@ -159,6 +178,16 @@ def main() -> None:
             direct = asyncio.run(straight_to_es(settings, queries, args.clients,
                                                 {"elasticsearch": stack["elasticsearch"], **client}))
             rounds.append((api, direct))
+        if args.profile:  # a run of its own: sampling costs the sampled process a little, so no figure below has it
+            with sampled(pid, "search.txt") as profile:
+                asyncio.run(through_api(base_url, queries, args.clients, {"API server": pid, **stack, **client}))
+            stacks = profile.read()
+            report(f"profile: the API's CPU by part ({profile.path})", shares(stacks, SEARCH_PARTS))
+            report("profile: the API's top functions (self)", top_functions(stacks))
+    if args.profile:
+        sample = queries[:300]
+        report(f"profile: Elasticsearch ms per search by part ({len(sample)} searches, profile API)",
+               per_search_ms(asyncio.run(es_profiles(settings, sample)), len(sample)))
     for n, (api, direct) in enumerate(rounds, 1):
         report(f"round {n}: GET /v1/search, {args.clients} clients, {indexed:,} searchable items (ms)", api)
         report(f"round {n}: the same Elasticsearch requests sent directly (ms)", direct)
