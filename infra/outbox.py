@@ -14,10 +14,13 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infra import driver_sql
+
 log = logging.getLogger(__name__)
 RELAY_LOCK = "shop.outbox.relay"  # one relay at a time keeps each key's events in commit order
 HOLDS_LOCK = text("SELECT IS_USED_LOCK(:n) <=> CONNECTION_ID()")
-INSERT_EVENT = text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)")  # built once: a hot path
+# Built once, and run on the driver (`infra.driver_sql`): every order placement and change writes one.
+INSERT_EVENT = driver_sql.DriverStatement(text("INSERT INTO outbox (topic, event_key, payload) VALUES (:t, :k, :p)"))
 
 
 class Identified(Protocol):
@@ -29,14 +32,15 @@ class Identified(Protocol):
 async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseModel | dict[str, Any]) -> str:
     """Queue `event` for `topic`; it is published only if the surrounding transaction commits. Returns its event_id."""
     event_id, payload = _payload(event)
-    await conn.execute(INSERT_EVENT, {"t": topic, "k": key, "p": payload})
+    await driver_sql.execute(conn, INSERT_EVENT, {"t": topic, "k": key, "p": payload})
     return event_id
 
 
 async def add_events(conn: AsyncConnection, events: Sequence[tuple[str, str, BaseModel]]) -> None:
     """Queue many `(topic, key, event)` in one multi-row insert, in the caller's transaction."""
     if events:
-        await conn.execute(INSERT_EVENT, [{"t": topic, "k": key, "p": _payload(event)[1]} for topic, key, event in events])
+        await driver_sql.execute_many(conn, INSERT_EVENT, [{"t": topic, "k": key, "p": _payload(event)[1]}
+                                                           for topic, key, event in events])
 
 
 def _payload(event: BaseModel | dict[str, Any]) -> tuple[str, str]:

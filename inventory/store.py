@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infra import driver_sql
 from infra.outbox import add_events
 from inventory import service
 from inventory.events import STOCK_CHANGED_TOPIC
@@ -37,11 +38,19 @@ def _ids(sql: str):
     return text(sql).bindparams(bindparam("ids", expanding=True))
 
 
-# Built once: these run on every order placement, where parsing a text() statement each time is measurable CPU.
-LOCK_STOCK = _ids("SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels WHERE item_id IN :ids "
-                  "ORDER BY item_id, warehouse_id FOR UPDATE")
-RESERVE_STOCK = text("UPDATE stock_levels SET reserved = reserved + :q, updated_at = CURRENT_TIMESTAMP "
-                     "WHERE item_id = :i AND warehouse_id = :w AND on_hand - reserved >= :q")
+# Built once, and run on the driver (`infra.driver_sql`): these are statements of every order placement.
+LOCK_STOCK = driver_sql.DriverStatement(_ids(
+    "SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels WHERE item_id IN :ids "
+    "ORDER BY item_id, warehouse_id FOR UPDATE"))
+READ_STOCK = driver_sql.DriverStatement(_ids(
+    "SELECT item_id, warehouse_id, on_hand, reserved FROM stock_levels WHERE item_id IN :ids"))
+RESERVE_STOCK = driver_sql.DriverStatement(text(
+    "UPDATE stock_levels SET reserved = reserved + :q, updated_at = CURRENT_TIMESTAMP "
+    "WHERE item_id = :i AND warehouse_id = :w AND on_hand - reserved >= :q"))
+# Strictly more than the pick: units stay available after it, so the row cannot cross zero.
+RESERVE_LEAVING_SOME = driver_sql.DriverStatement(text(
+    "UPDATE stock_levels SET reserved = reserved + :q, updated_at = CURRENT_TIMESTAMP "
+    "WHERE item_id = :i AND warehouse_id = :w AND on_hand - reserved > :q"))
 # An UPDATE, not an upsert: MariaDB checks the CHECK constraints on the row an INSERT proposes, before it finds the
 # duplicate key, so negative deltas could not even be proposed.
 MOVE_STOCK = text("UPDATE stock_levels SET on_hand = on_hand + :h, reserved = reserved + :r, "
@@ -58,26 +67,55 @@ ADVANCE_FEED_VERSION = text("INSERT INTO stock_levels (item_id, warehouse_id, on
 REPAIR_STOCK = text("INSERT INTO stock_levels (item_id, warehouse_id, on_hand, reserved) VALUES (:i, :w, :h, :r) "
                     "ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), reserved = VALUES(reserved), "
                     "updated_at = CURRENT_TIMESTAMP")
-INSERT_MOVEMENTS = text("INSERT INTO stock_movements (item_id, warehouse_id, on_hand_delta, reserved_delta, reason, "
-                        "order_id) VALUES (:i, :w, :h, :r, :reason, :o)")
+INSERT_MOVEMENTS = driver_sql.DriverStatement(text(
+    "INSERT INTO stock_movements (item_id, warehouse_id, on_hand_delta, reserved_delta, reason, order_id) "
+    "VALUES (:i, :w, :h, :r, :reason, :o)"))
 
 
 async def lock_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
     """The items' stock rows, locked until the transaction ends; items are locked in id order to avoid deadlocks."""
     ids = sorted(set(item_ids))
-    rows = await conn.execute(LOCK_STOCK, {"ids": ids})
     stock: dict[str, dict[str, Level]] = {item_id: {} for item_id in ids}
-    for item_id, warehouse_id, on_hand, reserved in rows:
+    if not ids:
+        return stock
+    for item_id, warehouse_id, on_hand, reserved in await driver_sql.fetch(conn, LOCK_STOCK, {"ids": ids}):
         stock[item_id][warehouse_id] = Level(on_hand, reserved)
     return stock
+
+
+async def read_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
+    """The items' stock rows as of now, without locking them (a plan made from them is checked by the writes)."""
+    ids = sorted(set(item_ids))
+    stock: dict[str, dict[str, Level]] = {item_id: {} for item_id in ids}
+    for item_id, warehouse_id, on_hand, reserved in await driver_sql.fetch(conn, READ_STOCK, {"ids": ids}):
+        stock[item_id][warehouse_id] = Level(on_hand, reserved)
+    return stock
+
+
+async def take_leaving_some(conn: AsyncConnection, picks: list[Pick], order_id: str) -> bool:
+    """Reserve the picks without locking their rows first, for a caller that planned them on `read_stock` and has
+    written everything else of its transaction: each row is locked by its own conditional UPDATE (in item id order,
+    the lock order), which reserves only if units stay available after it. So no row crosses zero (no
+    `stock_changed` is due), nothing is promised that the shelf does not hold, and the rows are held only for these
+    last statements and the commit: the few round trips that bound how fast one popular item sells.
+    False when a pick would not leave units (the last ones, or taken meanwhile): the caller must roll back (earlier
+    picks may be reserved) and reserve on locked rows instead (`lock_stock`, `take`)."""
+    await record_movements(conn, [(change, "reserve", order_id) for change in service.reservations(picks, +1)])
+    for pick in sorted(picks, key=lambda p: (p.item_id, p.warehouse_id)):
+        changed = await driver_sql.execute(conn, RESERVE_LEAVING_SOME,
+                                           {"q": pick.quantity, "i": pick.item_id, "w": pick.warehouse_id})
+        if changed != 1:
+            return False
+    return True
 
 
 async def take(conn: AsyncConnection, picks: list[Pick], order_id: str) -> None:
     """Reserve the units of every pick (rows locked by the caller); the condition keeps `on_hand - reserved` from
     going below zero, so a reservation never promises units the shelf does not hold."""
     for pick in picks:
-        result = await conn.execute(RESERVE_STOCK, {"q": pick.quantity, "i": pick.item_id, "w": pick.warehouse_id})
-        if result.rowcount != 1:
+        changed = await driver_sql.execute(conn, RESERVE_STOCK,
+                                           {"q": pick.quantity, "i": pick.item_id, "w": pick.warehouse_id})
+        if changed != 1:
             raise StockShort(pick)
     await record_movements(conn, [(change, "reserve", order_id) for change in service.reservations(picks, +1)])
 
@@ -111,7 +149,7 @@ async def _move(conn: AsyncConnection, changes: list[Change]) -> None:
 async def record_movements(conn: AsyncConnection, movements: list[tuple[Change, str, str | None]]) -> None:
     """Append to the ledger that `reconcile` adds up: (change, reason, order_id)."""
     if movements:
-        await conn.execute(INSERT_MOVEMENTS, [{"i": c.item_id, "w": c.warehouse_id, "h": c.on_hand, "r": c.reserved,
+        await driver_sql.execute_many(conn, INSERT_MOVEMENTS, [{"i": c.item_id, "w": c.warehouse_id, "h": c.on_hand, "r": c.reserved,
                                                "reason": reason, "o": order_id} for c, reason, order_id in movements])
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infra import driver_sql
 from infra.outbox import add_events
 from inventory import store as inventory
 from inventory.service import Pick, sellable
@@ -162,7 +163,7 @@ async def _reinstate(conn: AsyncConnection, old: dict) -> str | None:
     row = {**old, "order_id": uuid.uuid4().hex, "status": "PLACED", "cancel_reason": None,
            "replaces_order_id": old["order_id"], "created_at": now, "expires_at": now, "updated_at": now,
            "placed_at": now, "shipped_at": None, "delivered_at": None, "cancelled_at": None}
-    await conn.execute(rows.INSERT_ORDER, {**row, "key": _reinstating_key(old)})
+    await driver_sql.execute(conn, rows.INSERT_ORDER, {**row, "key": _reinstating_key(old)})
     planned = [service.PlannedLine(service.PricedLine(l["item_id"], l["seller_id"], l["title"], "", l["quantity"],
                                                       l["unit_price"], old["currency"]),
                                    Pick(l["item_id"], l["warehouse_id"], l["quantity"]), l["eta_hours"]) for l in lines]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from infra import driver_sql
 from infra.outbox import add_events
 from inventory import store as inventory
 from inventory.service import Levels, Pick, moved, reservations, shipments
@@ -24,14 +25,15 @@ COLUMNS = ("order_id, user_id, status, cancel_reason, pincode, currency, total, 
            "request_hash, created_at, expires_at, updated_at, placed_at, shipped_at, delivered_at, cancelled_at")
 MOMENTS = {"PLACED": "placed_at", "SHIPPED": "shipped_at", "DELIVERED": "delivered_at", "CANCELLED": "cancelled_at"}
 """The column that records when an order reached each status (with `created_at`: its timeline)."""
-# Built once: parsing a text() statement's binds on every order is measurable CPU on the checkout path.
+# Built once, and run on the driver (`infra.driver_sql`): statements of every order placement.
 # An Idempotency-Key of an order moved to the archive stays taken (`archived_orders`): the insert then adds no row.
-INSERT_ORDER = text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) SELECT "
+INSERT_ORDER = driver_sql.DriverStatement(text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) SELECT "
                     f"{', '.join(':' + c for c in COLUMNS.split(', '))}, :key FROM DUAL WHERE NOT EXISTS "
-                    "(SELECT 1 FROM archived_orders WHERE user_id = :user_id AND idempotency_key = :key)")
-INSERT_LINES = text("INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, title, quantity, "
-                    "unit_price, eta_hours) VALUES (:order_id, :line_no, :item_id, :seller_id, :warehouse_id, :title, "
-                    ":quantity, :unit_price, :eta_hours)")
+                    "(SELECT 1 FROM archived_orders WHERE user_id = :user_id AND idempotency_key = :key)"))
+INSERT_LINES = driver_sql.DriverStatement(text(
+    "INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, title, quantity, unit_price, "
+    "eta_hours) VALUES (:order_id, :line_no, :item_id, :seller_id, :warehouse_id, :title, :quantity, :unit_price, "
+    ":eta_hours)"))
 
 Refund = Callable[[AsyncConnection, dict, str], Awaitable[None]]
 """How a cancelled order that was paid gives the money back, in the same transaction (`payment_store.refund`)."""
@@ -103,11 +105,17 @@ async def reserve_lines(conn: AsyncConnection, order_id: str, planned: list[serv
     """Reserve the planned units in the stock rows this transaction locked (`stock`), and write the order's lines."""
     picks = [p.pick for p in planned]
     await inventory.take(conn, picks, order_id)
+    lines = await write_lines(conn, order_id, planned)
+    await inventory.publish_crossings(conn, stock, moved(stock, reservations(picks, +1)))
+    return lines
+
+
+async def write_lines(conn: AsyncConnection, order_id: str, planned: list[service.PlannedLine]) -> list[dict]:
+    """The order's lines, as planned (reserving their units is the caller's)."""
     lines = [{"order_id": order_id, "line_no": n, "item_id": p.line.item_id, "seller_id": p.line.seller_id,
               "warehouse_id": p.pick.warehouse_id, "title": p.line.title, "quantity": p.line.quantity,
               "unit_price": p.line.unit_price, "eta_hours": p.eta_hours} for n, p in enumerate(planned, 1)]
-    await conn.execute(INSERT_LINES, lines)
-    await inventory.publish_crossings(conn, stock, moved(stock, reservations(picks, +1)))
+    await driver_sql.execute_many(conn, INSERT_LINES, lines)
     return lines
 
 

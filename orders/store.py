@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cart.service import UnknownShopper
 from cart.store import cart_lines, clear_cart
+from infra import driver_sql
 from infra.outbox import add_events
 from inventory import store as inventory
 from inventory.service import sellable
@@ -76,9 +77,11 @@ class OrderStore:
 
     async def place(self, new: NewOrder, quote: service.Quote) -> dict:
         """Insert the order as CREATED, reserve every line or none, queue `order_created`; see `service.plan`."""
+        async def placing(conn: AsyncConnection, locking: bool) -> dict:
+            return await _insert(conn, new, quote, locking)
+
         try:
-            async with self.engine.begin() as conn:
-                return await _insert(conn, new, quote)
+            return await self._placed(placing)
         except KeyTaken as taken:
             raise await self._replay(new, taken.request_hash) from None
 
@@ -91,12 +94,14 @@ class OrderStore:
         edits) lock only the shopper's row, and every other order writer locks order rows, then stock rows, and never
         a shopper's row (orders have no foreign key to it); so nothing that holds an order or stock row ever waits for
         a shopper's row, and nothing locks stock rows and then a shopper's row."""
-        try:
-            async with self.engine.begin() as conn:
-                quote = await price(await _cart(conn, new.user_id))
-                order = await _insert(conn, new, quote)
-                await clear_cart(conn, new.user_id)
+        async def placing(conn: AsyncConnection, locking: bool) -> dict:
+            quote = await price(await _cart(conn, new.user_id))
+            order = await _insert(conn, new, quote, locking)
+            await clear_cart(conn, new.user_id)
             return order
+
+        try:
+            return await self._placed(placing)
         except KeyTaken as taken:
             raise await self._replay(new, taken.request_hash) from None
         except service.CartEmpty as empty:
@@ -173,6 +178,16 @@ class OrderStore:
                 await rows.cancel_locked(conn, due, "payment_timeout", refund)
         return due
 
+    async def _placed(self, placing: Callable[[AsyncConnection, bool], Awaitable[dict]]) -> dict:
+        """`placing` in a transaction, first reserving without locking the stock rows beforehand (`_insert`); if
+        that cannot reserve, rolled back and run again in a new transaction that locks them first."""
+        try:
+            async with self.engine.begin() as conn:
+                return await placing(conn, False)
+        except NeedsLockedStock:
+            async with self.engine.begin() as conn:
+                return await placing(conn, True)
+
     async def _replay(self, new: NewOrder, request_hash: str) -> Exception:
         """The order another request made with this key (committed, so this transaction rolled back): the same
         request's order again, or `IdempotencyKeyReused` for a different request."""
@@ -202,22 +217,45 @@ async def _cart(conn: AsyncConnection, user_id: str) -> list[tuple[str, int]]:
     return lines
 
 
-async def _insert(conn: AsyncConnection, new: NewOrder, quote: service.Quote) -> dict:
+class NeedsLockedStock(Exception):
+    """The placement could not reserve without locking its stock rows first (`_insert`): it is rolled back and run
+    again, locking them."""
+
+
+async def _insert(conn: AsyncConnection, new: NewOrder, quote: service.Quote, locking: bool) -> dict:
     """The order row first (a second request with the same key waits on it, then finds this order), then its stock
-    rows, reserved for every line or none (only from units available: on hand and not yet reserved)."""
+    reserved for every line or none (only from units available: on hand and not yet reserved).
+
+    Not `locking` (the first attempt): planned on the stock rows as read, every other row written, and only then the
+    units reserved, each stock row locked by its own conditional UPDATE just before the commit
+    (`inventory.take_leaving_some`), so an item many shoppers buy at once is locked for two round trips instead of
+    six. Where that cannot be done (a plan short of units, the last units of a row, units taken meanwhile) it is
+    `NeedsLockedStock`. `locking`: the stock rows locked (`inventory.lock_stock`) before planning on them, so the
+    plan is exact and a row's crossing of zero is published (`rows.reserve_lines`)."""
     row = _order_row(new, quote)
     try:
-        inserted = await conn.execute(rows.INSERT_ORDER, {**row, "key": new.idempotency_key})
+        inserted = await driver_sql.execute(conn, rows.INSERT_ORDER, {**row, "key": new.idempotency_key})
     except IntegrityError as error:
         if "orders_idempotency" not in str(error):
             raise
         raise KeyTaken(quote.request_hash) from None
-    if inserted.rowcount == 0:  # the key's order was archived
+    if inserted == 0:  # the key's order was archived
         raise KeyTaken(quote.request_hash)
-    stock = await inventory.lock_stock(conn, [line.item_id for line in quote.lines])
-    planned = service.plan(quote.lines, sellable(stock), quote.deliverable)
-    lines = await rows.reserve_lines(conn, row["order_id"], planned, stock)
+    item_ids = [line.item_id for line in quote.lines]
+    if locking:
+        stock = await inventory.lock_stock(conn, item_ids)
+        planned = service.plan(quote.lines, sellable(stock), quote.deliverable)
+        lines = await rows.reserve_lines(conn, row["order_id"], planned, stock)
+        await add_events(conn, [(ORDERS_TOPIC, row["order_id"], event_of("order_created", row, lines))])
+        return order_view(row, lines)
+    try:
+        planned = service.plan(quote.lines, sellable(await inventory.read_stock(conn, item_ids)), quote.deliverable)
+    except (service.OutOfStock, service.NotDeliverable):
+        raise NeedsLockedStock from None  # refused only on locked rows
+    lines = await rows.write_lines(conn, row["order_id"], planned)
     await add_events(conn, [(ORDERS_TOPIC, row["order_id"], event_of("order_created", row, lines))])
+    if not await inventory.take_leaving_some(conn, [p.pick for p in planned], row["order_id"]):
+        raise NeedsLockedStock
     return order_view(row, lines)
 
 

@@ -9,9 +9,13 @@ import random
 import time
 
 import pytest
+from sqlalchemy import text
 
+from inventory.events import STOCK_CHANGED_TOPIC
 from inventory.service import FeedStock
 from inventory.store import StockStore
+from tests.conftest import relay_pending
+from tests.inventory.conftest import stock_events
 
 pytestmark = pytest.mark.stack
 
@@ -63,3 +67,24 @@ async def test_orders_racing_recounts_and_feed_replays_never_sell_more_than_is_o
     assert codes.count(201) == 10 and codes.count(409) == 30, sorted(set(codes))
     assert await shop.picture(item_id) == [row(warehouse_id, 10, 10)]
     assert await stock.reconcile(repair=False, item_ids=[item_id]) == []
+
+
+async def test_orders_say_an_item_left_stock_once_with_its_last_unit_and_never_before(shop, tail, producer):
+    # Orders that leave units on the shelf reserve without locking the row first and publish nothing; the one that
+    # takes the last unit is retried on the locked row and publishes that the item left stock.
+    item_id, warehouse_id = await shop.sellable_item(5)
+    await relay_pending(shop.state.mysql, producer)  # the item's own arrival in stock, before the tail opens
+    events = await tail(STOCK_CHANGED_TOPIC)
+    buyers = [await shop.buyer() for _ in range(8)]
+
+    placed = await asyncio.gather(*(shop.order(buyer, [(item_id, 1)]) for buyer in buyers))
+
+    assert sorted(response.status_code for response in placed) == [201] * 5 + [409] * 3
+    published = await stock_events(events, shop.state.mysql, producer, item_id, count=1)
+    assert [(event.in_stock, event.warehouses) for event in published] == [(False, [])]
+    assert await shop.picture(item_id) == [row(warehouse_id, 5, 5)]
+    async with shop.state.mysql.connect() as conn:  # what a retried placement wrote first was rolled back with it
+        lines, reserved = (await conn.execute(text(
+            "SELECT (SELECT COUNT(*) FROM order_lines WHERE item_id = :i), "
+            "(SELECT SUM(reserved_delta) FROM stock_movements WHERE item_id = :i)"), {"i": item_id})).one()
+    assert (lines, reserved) == (5, 5)
