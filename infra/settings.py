@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = 1  # processes of `shop serve`; each holds its own connection pools
     api_access_log: bool = False  # a log line per request costs about as much as a cheap request
+    # Allocations between two collections of the youngest generation in an API process (Python's default: 700); the
+    # objects alive at start-up are frozen out of collection. 0 leaves the collector as Python sets it.
+    api_gc_young_threshold: int = Field(default=50_000, ge=0)
     # Request bodies over this many bytes get 413; the seller feed streams records (each capped, counted against
     # `feed_max_records`) and has its own, larger, limit.
     api_max_body_bytes: int = Field(default=1 << 20, ge=1)
