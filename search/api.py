@@ -72,8 +72,11 @@ async def search_params(  # async: FastAPI would run a plain function on a threa
     limits: Annotated[SearchLimits, Depends(search_limits)],
     *,
     q: Annotated[str | None, Query(description="At most SHOP_SEARCH_MAX_QUERY_LENGTH (200) characters")] = None,
-    category: Annotated[list[str], Query(default_factory=list, description="Repeat to match any of several")],
-    brand: Annotated[list[str], Query(default_factory=list, description="Repeat to match any of several")],
+    # Defaults (copied per request), not default_factory: FastAPI asks pydantic whether a factory takes arguments
+    # (inspect.signature, parsing the builtin's text signature) on every request that leaves the parameter out: 11%
+    # of the API's CPU per search.
+    category: Annotated[list[str], Query(description="Repeat to match any of several")] = [],  # noqa: B006
+    brand: Annotated[list[str], Query(description="Repeat to match any of several")] = [],  # noqa: B006
     min_price: Annotated[Decimal | None, Query(ge=0)] = None,
     max_price: Annotated[Decimal | None, Query(ge=0)] = None,
     pincode: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{5}$")] = None,

@@ -20,6 +20,10 @@ from search.query import SearchParams, attribute_names_search, build_search, rea
 RETRYABLE_STATUSES = {404, 409, 429}
 
 
+# Each shard keeps a search's answer until the index next changes (a refresh that brings changes), so a search many
+# shoppers send within that time costs Elasticsearch once. Without asking, it keeps only answers of size 0.
+SEARCH_OPTIONS = {"request_cache": True}
+
 class IndexUnavailable(Exception):
     """Elasticsearch could not take the writes now; the same batch is sent again later."""
 
@@ -124,7 +128,7 @@ class SearchIndex:
 
     async def _search(self, index: str, body: dict) -> dict:
         keywords = {("from_" if key == "from" else key): value for key, value in body.items()}
-        return await self.es.search(index=index, **keywords)
+        return await self.es.search(index=index, **keywords, **SEARCH_OPTIONS)
 
     async def _write_targets(self) -> list[str]:
         rebuilding = await self.es.indices.exists_alias(name=self.rebuilding_alias)
