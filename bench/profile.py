@@ -31,17 +31,17 @@ RATE = 250  # samples per second: enough for shares of a 20 s run, small enough 
 # py-spy names a frame's file relative to its import root: `(sqlalchemy/engine/base.py:1)`, `(orders/store.py:9)`.
 CHECKOUT_PARTS = [
     ("token check (JWT)", r"\((identity/api|jwt/)"),
-    ("payment window (Redis)", r"\(orders/windows\.py"),
-    ("serviceability lookup (Redis)", r"\(logistics/"),
+    ("payment window (orders/windows.py)", r"\(orders/windows\.py"),
+    ("serviceability: decoding the pincode's routes (logistics/)", r"\(logistics/"),
     ("item read (PyMongo)", r"\((item_service|pymongo|bson|motor)/"),
+    ("MySQL driver (asyncmy, also through infra/driver_sql.py)", r"\((asyncmy/|infra/driver_sql\.py)"),
     ("outbox serialisation", r"\((infra/outbox|orders/views)\.py"),
     ("SQLAlchemy statement building, results and its greenlet bridge", r"\(sqlalchemy/"),
-    ("MySQL driver (asyncmy)", r"\(asyncmy/"),
     ("order rules and flow (orders/, inventory/)", r"\((orders|inventory)/"),
     ("request validation (pydantic)", r"\((pydantic|pydantic_core)/"),
     ("response building (FastAPI encoding, JSON)", r"\((fastapi/encoders|json/)|serialize_response|JSONResponse"),
     ("HTTP server and framework (uvicorn, Starlette, FastAPI)", r"\((uvicorn|starlette|fastapi|h11|httptools)/"),
-    ("Redis client", r"\(redis/"),
+    ("Redis client (the serviceability read and the payment window)", r"\(redis/"),
     ("event loop (asyncio)", r"\(asyncio/"),
 ]
 SEARCH_PARTS = [

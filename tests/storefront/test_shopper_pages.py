@@ -18,7 +18,11 @@ pytestmark = pytest.mark.stack
 
 async def sign_up(page: Page) -> str:
     email = f"page-{uuid.uuid4().hex[:10]}@example.com"
+    await page.goto("/signin")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await look_at(page, "signin")
     await page.goto("/signup")
+    await look_at(page, "signup")
     await page.get_by_label("E-mail").fill(email)
     await page.get_by_label("Name").fill("Asha Page")
     await page.get_by_label("Password (8 characters or more)").fill("correct horse battery")
