@@ -149,8 +149,9 @@ async def _move(conn: AsyncConnection, changes: list[Change]) -> None:
 async def record_movements(conn: AsyncConnection, movements: list[tuple[Change, str, str | None]]) -> None:
     """Append to the ledger that `reconcile` adds up: (change, reason, order_id)."""
     if movements:
-        await driver_sql.execute_many(conn, INSERT_MOVEMENTS, [{"i": c.item_id, "w": c.warehouse_id, "h": c.on_hand, "r": c.reserved,
-                                               "reason": reason, "o": order_id} for c, reason, order_id in movements])
+        await driver_sql.execute_many(conn, INSERT_MOVEMENTS, [
+            {"i": c.item_id, "w": c.warehouse_id, "h": c.on_hand, "r": c.reserved, "reason": reason, "o": order_id}
+            for c, reason, order_id in movements])
 
 
 async def publish_crossings(conn: AsyncConnection, before: Levels, now: Levels) -> int:

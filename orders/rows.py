@@ -27,9 +27,9 @@ MOMENTS = {"PLACED": "placed_at", "SHIPPED": "shipped_at", "DELIVERED": "deliver
 """The column that records when an order reached each status (with `created_at`: its timeline)."""
 # Built once, and run on the driver (`infra.driver_sql`): statements of every order placement.
 # An Idempotency-Key of an order moved to the archive stays taken (`archived_orders`): the insert then adds no row.
-INSERT_ORDER = driver_sql.DriverStatement(text(f"INSERT INTO orders ({COLUMNS}, idempotency_key) SELECT "
-                    f"{', '.join(':' + c for c in COLUMNS.split(', '))}, :key FROM DUAL WHERE NOT EXISTS "
-                    "(SELECT 1 FROM archived_orders WHERE user_id = :user_id AND idempotency_key = :key)"))
+INSERT_ORDER = driver_sql.DriverStatement(text(
+    f"INSERT INTO orders ({COLUMNS}, idempotency_key) SELECT {', '.join(':' + c for c in COLUMNS.split(', '))}, :key "
+    "FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM archived_orders WHERE user_id = :user_id AND idempotency_key = :key)"))
 INSERT_LINES = driver_sql.DriverStatement(text(
     "INSERT INTO order_lines (order_id, line_no, item_id, seller_id, warehouse_id, title, quantity, unit_price, "
     "eta_hours) VALUES (:order_id, :line_no, :item_id, :seller_id, :warehouse_id, :title, :quantity, :unit_price, "
