@@ -73,7 +73,7 @@ async def test_orders_say_an_item_left_stock_once_with_its_last_unit_and_never_b
     # Orders that leave units on the shelf reserve without locking the row first and publish nothing; the one that
     # takes the last unit is retried on the locked row and publishes that the item left stock.
     item_id, warehouse_id = await shop.sellable_item(5)
-    await relay_pending(shop.state.mysql, producer)  # the item's own arrival in stock, before the tail opens
+    await sent_from_outbox(shop.state.mysql, producer, item_id)  # the item's arrival in stock, before the tail opens
     events = await tail(STOCK_CHANGED_TOPIC)
     buyers = [await shop.buyer() for _ in range(8)]
 
@@ -88,3 +88,15 @@ async def test_orders_say_an_item_left_stock_once_with_its_last_unit_and_never_b
             "SELECT (SELECT COUNT(*) FROM order_lines WHERE item_id = :i), "
             "(SELECT SUM(reserved_delta) FROM stock_movements WHERE item_id = :i)"), {"i": item_id})).one()
     assert (lines, reserved) == (5, 5)
+
+
+async def sent_from_outbox(engine, producer, key: str) -> None:
+    """Waits until the outbox holds no event keyed `key` (sent by this test's relay or a running worker's)."""
+    async with asyncio.timeout(30):
+        while True:
+            await relay_pending(engine, producer)
+            async with engine.connect() as conn:
+                held = (await conn.execute(text("SELECT COUNT(*) FROM outbox WHERE event_key = :k"), {"k": key})).scalar()
+            if not held:
+                return
+            await asyncio.sleep(0.1)
