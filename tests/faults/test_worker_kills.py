@@ -97,7 +97,8 @@ async def test_killing_the_worker_mid_relay_publishes_every_outbox_event_once(sh
     relay killed before it deleted the row is sent again by the next relay (allowed); consumers drop it by event_id
     (notifications records each event_id it has sent for). So each order has exactly one distinct
     `order_created` event_id on Kafka, each event_id appears once or, if it was in the killed relay's batch, twice;
-    the held rows' events exactly twice; and the outbox is empty afterwards."""
+    the held rows' events twice (three times if the killed relay's DELETE timed out on them and it sent them again
+    before the kill); and the outbox is empty afterwards."""
     events = await TopicLog.opened(settings, ORDERS_TOPIC)
     await running(worker)
     items = [(await shop.sellable_item(10_000))[0] for _ in range(3)]
@@ -129,8 +130,10 @@ async def test_killing_the_worker_mid_relay_publishes_every_outbox_event_once(sh
     ours = Counter(event.event_id for event in order_events(published, load.order_ids))
     assert pending == 0
     assert {order_id: len(ids) for order_id, ids in per_order.items()} == {order_id: 1 for order_id in load.order_ids}
-    assert set(ours.values()) <= {1, 2}
-    assert {counts[event_id] for event_id in held_ids} == {2}
+    assert all(count <= 2 for event_id, count in ours.items() if event_id not in held_ids)
+    # The held rows' events: sent by the killed relay and again by the next one; a third time when the killed relay's
+    # DELETE waited out MariaDB's lock wait timeout (50 s) on them before the kill and it sent its batch again.
+    assert {counts[event_id] for event_id in held_ids} <= {2, 3}
     assert sum(1 for count in counts.values() if count == 2) <= RELAY_BATCH
     duplicates = sum(count - 1 for count in ours.values())
     report("test_killing_the_worker_mid_relay_publishes_every_outbox_event_once", requests=load.summary(),
