@@ -74,21 +74,21 @@ INSERT_MOVEMENTS = driver_sql.DriverStatement(text(
 
 async def lock_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
     """The items' stock rows, locked until the transaction ends; items are locked in id order to avoid deadlocks."""
-    ids = sorted(set(item_ids))
-    stock: dict[str, dict[str, Level]] = {item_id: {} for item_id in ids}
-    if not ids:
-        return stock
-    for item_id, warehouse_id, on_hand, reserved in await driver_sql.fetch(conn, LOCK_STOCK, {"ids": ids}):
-        stock[item_id][warehouse_id] = Level(on_hand, reserved)
-    return stock
+    return await _stock_rows(conn, LOCK_STOCK, item_ids)
 
 
 async def read_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
     """The items' stock rows as of now, without locking them (a plan made from them is checked by the writes)."""
+    return await _stock_rows(conn, READ_STOCK, item_ids)
+
+
+async def _stock_rows(conn: AsyncConnection, query: driver_sql.DriverStatement, item_ids: Iterable[str]
+                      ) -> dict[str, dict[str, Level]]:
     ids = sorted(set(item_ids))
     stock: dict[str, dict[str, Level]] = {item_id: {} for item_id in ids}
-    for item_id, warehouse_id, on_hand, reserved in await driver_sql.fetch(conn, READ_STOCK, {"ids": ids}):
-        stock[item_id][warehouse_id] = Level(on_hand, reserved)
+    if ids:
+        for item_id, warehouse_id, on_hand, reserved in await driver_sql.fetch(conn, query, {"ids": ids}):
+            stock[item_id][warehouse_id] = Level(on_hand, reserved)
     return stock
 
 
