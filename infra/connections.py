@@ -62,6 +62,13 @@ def mongo(settings: Settings) -> AsyncMongoClient:
     return AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=5_000, tz_aware=True)
 
 
+# Each connection keeps its most used statements prepared on the server (asyncmy's statement cache: the binary
+# protocol, no parsing per execution and no escaping of arguments): a placement's seven statements cost MariaDB 24% and
+# this process 20% less CPU (`bench/round_trips.py`). 40 pooled connections per process stay far below MariaDB's
+# `max_prepared_stmt_count` (16,382); a statement it cannot prepare runs as plain text.
+PREPARED_PER_CONNECTION = 64
+
+
 def mysql(settings: Settings, database_url: str | None = None) -> AsyncEngine:
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -69,7 +76,7 @@ def mysql(settings: Settings, database_url: str | None = None) -> AsyncEngine:
 
     return ping_only_when_idle(create_async_engine(database_url or settings.mysql_url, pool_size=20, max_overflow=20,
                                                    pool_pre_ping=False, pool_reset_on_return=None,
-                                                   pool_recycle=3600))
+                                                   pool_recycle=3600, connect_args={"stmt_cache_size": PREPARED_PER_CONNECTION}))
 
 
 def redis(settings: Settings) -> Redis:
