@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncmy.errors
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _EXPANDING = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+_VALUES = re.compile(r"^(.*\bVALUES\s*)(\(.*\))\s*$", re.IGNORECASE | re.DOTALL)
 
 
 class DriverStatement:
@@ -48,6 +50,34 @@ class DriverStatement:
         if expanding:
             sql = _EXPANDING.sub(lambda found: ", ".join(["%s"] * len(params[found.group(1)])), sql)
         return sql, args
+
+    def render_rows(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+        """One statement for all `rows`: the statement itself for one row; for more, an INSERT ... VALUES whose
+        values group is repeated per row."""
+        if len(rows) == 1:
+            return self.render(conn, rows[0])
+        rendered = [self.render(conn, row) for row in rows]
+        found = _VALUES.match(rendered[0][0])
+        if found is None:
+            raise ValueError("only an INSERT ... VALUES statement takes many rows in a batch")
+        head, group = found.groups()
+        return head + ", ".join([group] * len(rows)), [arg for _, args in rendered for arg in args]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement of a batch, with its rows of parameters (more than one: a multi-row INSERT ... VALUES)."""
+
+    statement: DriverStatement
+    rows: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one statement of a batch did: the rows it changed, and the rows it returned (a query's)."""
+
+    changed: int
+    rows: list[tuple]
 
 
 async def execute(conn: AsyncConnection, statement: DriverStatement, params: Mapping[str, Any]) -> int:
@@ -82,6 +112,27 @@ async def fetch(conn: AsyncConnection, statement: DriverStatement, params: Mappi
             return list(await cursor.fetchall())
         except asyncmy.errors.Error as error:
             raise _translated(sql, args, error) from error
+
+
+async def execute_batch(conn: AsyncConnection, steps: Sequence[Step]) -> list[Outcome]:
+    """Run the steps in order as one multi-statement query: one round trip instead of one per statement, in the
+    caller's transaction. The server stops at the first statement that fails, whose error is raised as SQLAlchemy's;
+    the ones before it have run, as they would have one by one, so the caller rolls back as it would then."""
+    driver = await _driver(conn)
+    async with driver.cursor() as cursor:
+        parts = [cursor.mogrify(*step.statement.render_rows(conn, step.rows)) for step in steps]
+        sql = ";\n".join(parts)
+        outcomes: list[Outcome] = []
+        try:
+            changed = await cursor.execute(sql)
+            outcomes.append(Outcome(changed, list(await cursor.fetchall())))
+            while len(outcomes) < len(steps) and await cursor.nextset():
+                outcomes.append(Outcome(cursor.rowcount, list(await cursor.fetchall())))
+        except asyncmy.errors.Error as error:
+            raise _translated(parts[len(outcomes)], [], error) from error
+    if len(outcomes) != len(steps):
+        raise RuntimeError(f"a batch of {len(steps)} statements gave {len(outcomes)} results")
+    return outcomes
 
 
 async def _driver(conn: AsyncConnection):

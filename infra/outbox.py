@@ -39,8 +39,16 @@ async def add_event(conn: AsyncConnection, topic: str, key: str, event: BaseMode
 async def add_events(conn: AsyncConnection, events: Sequence[tuple[str, str, BaseModel]]) -> None:
     """Queue many `(topic, key, event)` in one multi-row insert, in the caller's transaction."""
     if events:
-        await driver_sql.execute_many(conn, INSERT_EVENT, [{"t": topic, "k": key, "p": _payload(event)[1]}
-                                                           for topic, key, event in events])
+        await driver_sql.execute_many(conn, INSERT_EVENT, _rows(events))
+
+
+def adding_events(events: Sequence[tuple[str, str, BaseModel]]) -> driver_sql.Step:
+    """`add_events` as a statement of a batch (`driver_sql.execute_batch`); at least one event."""
+    return driver_sql.Step(INSERT_EVENT, _rows(events))
+
+
+def _rows(events: Sequence[tuple[str, str, BaseModel]]) -> list[dict[str, str]]:
+    return [{"t": topic, "k": key, "p": _payload(event)[1]} for topic, key, event in events]
 
 
 def _payload(event: BaseModel | dict[str, Any]) -> tuple[str, str]:

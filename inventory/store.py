@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -72,41 +72,40 @@ INSERT_MOVEMENTS = driver_sql.DriverStatement(text(
     "VALUES (:i, :w, :h, :r, :reason, :o)"))
 
 
-async def lock_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
-    """The items' stock rows, locked until the transaction ends; items are locked in id order to avoid deadlocks."""
-    return await _stock_rows(conn, LOCK_STOCK, item_ids)
+def reading_stock(item_ids: Iterable[str]) -> driver_sql.Step:
+    """The statement that reads the items' stock rows as of now, without locking them, for a caller that sends it in a
+    batch (`driver_sql.execute_batch`) and plans on what it returns (`stock_levels`); the plan is checked by the
+    writes (`reserving_leaving_some`)."""
+    return driver_sql.Step(READ_STOCK, [{"ids": sorted(set(item_ids))}])
 
 
-async def read_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
-    """The items' stock rows as of now, without locking them (a plan made from them is checked by the writes)."""
-    return await _stock_rows(conn, READ_STOCK, item_ids)
-
-
-async def _stock_rows(conn: AsyncConnection, query: driver_sql.DriverStatement, item_ids: Iterable[str]
-                      ) -> dict[str, dict[str, Level]]:
-    ids = sorted(set(item_ids))
-    stock: dict[str, dict[str, Level]] = {item_id: {} for item_id in ids}
-    if ids:
-        for item_id, warehouse_id, on_hand, reserved in await driver_sql.fetch(conn, query, {"ids": ids}):
-            stock[item_id][warehouse_id] = Level(on_hand, reserved)
+def stock_levels(item_ids: Iterable[str], found: Iterable[tuple]) -> dict[str, dict[str, Level]]:
+    """The stock rows `LOCK_STOCK` or `READ_STOCK` returned, per item and warehouse (every item present)."""
+    stock: dict[str, dict[str, Level]] = {item_id: {} for item_id in sorted(set(item_ids))}
+    for item_id, warehouse_id, on_hand, reserved in found:
+        stock[item_id][warehouse_id] = Level(on_hand, reserved)
     return stock
 
 
-async def take_leaving_some(conn: AsyncConnection, picks: list[Pick], order_id: str) -> bool:
-    """Reserve the picks without locking their rows first, for a caller that planned them on `read_stock` and has
-    written everything else of its transaction: each row is locked by its own conditional UPDATE (in item id order,
-    the lock order), which reserves only if units stay available after it. So no row crosses zero (no
-    `stock_changed` is due), nothing is promised that the shelf does not hold, and the rows are held only for these
-    last statements and the commit: the few round trips that bound how fast one popular item sells.
-    False when a pick would not leave units (the last ones, or taken meanwhile): the caller must roll back (earlier
-    picks may be reserved) and reserve on locked rows instead (`lock_stock`, `take`)."""
-    await record_movements(conn, [(change, "reserve", order_id) for change in service.reservations(picks, +1)])
-    for pick in sorted(picks, key=lambda p: (p.item_id, p.warehouse_id)):
-        changed = await driver_sql.execute(conn, RESERVE_LEAVING_SOME,
-                                           {"q": pick.quantity, "i": pick.item_id, "w": pick.warehouse_id})
-        if changed != 1:
-            return False
-    return True
+def reserving_leaving_some(picks: list[Pick], order_id: str) -> list[driver_sql.Step]:
+    """The statements that reserve the picks without locking their rows first, for a caller that planned them on
+    `reading_stock` and sends these after every other write of its transaction, in the same batch: the movements,
+    then one conditional UPDATE per row (the last `len(picks)` statements, in item id order: the lock order), each
+    locking its row and reserving only if units stay available after it. So no row crosses zero (no `stock_changed`
+    is due), nothing is promised that the shelf does not hold, and the rows are held only for this last round trip
+    and the commit: what bounds how fast one popular item sells.
+    Each UPDATE must change its row; if one does not (the last units, or taken meanwhile), the caller must roll back
+    (earlier picks may be reserved) and reserve on locked rows instead (`lock_stock`, `take`)."""
+    movements = [(change, "reserve", order_id) for change in service.reservations(picks, +1)]
+    updates = [driver_sql.Step(RESERVE_LEAVING_SOME, [{"q": pick.quantity, "i": pick.item_id, "w": pick.warehouse_id}])
+               for pick in sorted(picks, key=lambda p: (p.item_id, p.warehouse_id))]
+    return [driver_sql.Step(INSERT_MOVEMENTS, movement_rows(movements)), *updates]
+
+
+async def lock_stock(conn: AsyncConnection, item_ids: Iterable[str]) -> dict[str, dict[str, Level]]:
+    """The items' stock rows, locked until the transaction ends; items are locked in id order to avoid deadlocks."""
+    ids = sorted(set(item_ids))
+    return stock_levels(ids, await driver_sql.fetch(conn, LOCK_STOCK, {"ids": ids}) if ids else [])
 
 
 async def take(conn: AsyncConnection, picks: list[Pick], order_id: str) -> None:
@@ -149,9 +148,13 @@ async def _move(conn: AsyncConnection, changes: list[Change]) -> None:
 async def record_movements(conn: AsyncConnection, movements: list[tuple[Change, str, str | None]]) -> None:
     """Append to the ledger that `reconcile` adds up: (change, reason, order_id)."""
     if movements:
-        await driver_sql.execute_many(conn, INSERT_MOVEMENTS, [
-            {"i": c.item_id, "w": c.warehouse_id, "h": c.on_hand, "r": c.reserved, "reason": reason, "o": order_id}
-            for c, reason, order_id in movements])
+        await driver_sql.execute_many(conn, INSERT_MOVEMENTS, movement_rows(movements))
+
+
+def movement_rows(movements: Sequence[tuple[Change, str, str | None]]) -> list[dict]:
+    """`INSERT_MOVEMENTS` parameters of (change, reason, order_id)."""
+    return [{"i": c.item_id, "w": c.warehouse_id, "h": c.on_hand, "r": c.reserved, "reason": reason, "o": order_id}
+            for c, reason, order_id in movements]
 
 
 async def publish_crossings(conn: AsyncConnection, before: Levels, now: Levels) -> int:

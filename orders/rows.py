@@ -112,11 +112,16 @@ async def reserve_lines(conn: AsyncConnection, order_id: str, planned: list[serv
 
 async def write_lines(conn: AsyncConnection, order_id: str, planned: list[service.PlannedLine]) -> list[dict]:
     """The order's lines, as planned (reserving their units is the caller's)."""
-    lines = [{"order_id": order_id, "line_no": n, "item_id": p.line.item_id, "seller_id": p.line.seller_id,
-              "warehouse_id": p.pick.warehouse_id, "title": p.line.title, "quantity": p.line.quantity,
-              "unit_price": p.line.unit_price, "eta_hours": p.eta_hours} for n, p in enumerate(planned, 1)]
+    lines = line_rows(order_id, planned)
     await driver_sql.execute_many(conn, INSERT_LINES, lines)
     return lines
+
+
+def line_rows(order_id: str, planned: list[service.PlannedLine]) -> list[dict]:
+    """The order's lines as `INSERT_LINES` writes them."""
+    return [{"order_id": order_id, "line_no": n, "item_id": p.line.item_id, "seller_id": p.line.seller_id,
+             "warehouse_id": p.pick.warehouse_id, "title": p.line.title, "quantity": p.line.quantity,
+             "unit_price": p.line.unit_price, "eta_hours": p.eta_hours} for n, p in enumerate(planned, 1)]
 
 
 async def set_status(conn: AsyncConnection, order: dict, status: str) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cart.service import UnknownShopper
 from cart.store import cart_lines, clear_cart
 from infra import driver_sql
-from infra.outbox import add_events
+from infra.outbox import add_events, adding_events
 from inventory import store as inventory
 from inventory.service import sellable
 from orders import rows, service, views
@@ -226,37 +226,51 @@ async def _insert(conn: AsyncConnection, new: NewOrder, quote: service.Quote, lo
     """The order row first (a second request with the same key waits on it, then finds this order), then its stock
     reserved for every line or none (only from units available: on hand and not yet reserved).
 
-    Not `locking` (the first attempt): planned on the stock rows as read, every other row written, and only then the
-    units reserved, each stock row locked by its own conditional UPDATE just before the commit
-    (`inventory.take_leaving_some`), so an item many shoppers buy at once is locked for two round trips instead of
-    six. Where that cannot be done (a plan short of units, the last units of a row, units taken meanwhile) it is
-    `NeedsLockedStock`. `locking`: the stock rows locked (`inventory.lock_stock`) before planning on them, so the
-    plan is exact and a row's crossing of zero is published (`rows.reserve_lines`)."""
+    Not `locking` (the first attempt), three round trips: the order row with the stock rows read as they are; every
+    other row written with the units reserved last, each stock row locked by its own conditional UPDATE
+    (`inventory.reserving_leaving_some`), so an item many shoppers buy at once is locked for one round trip and the
+    commit; the commit. Where that cannot be done (a plan short of units, the last units of a row, units taken
+    meanwhile) it is `NeedsLockedStock`. `locking`: the stock rows locked (`inventory.lock_stock`) before planning on
+    them, so the plan is exact and a row's crossing of zero is published (`rows.reserve_lines`)."""
     row = _order_row(new, quote)
-    try:
-        inserted = await driver_sql.execute(conn, rows.INSERT_ORDER, {**row, "key": new.idempotency_key})
-    except IntegrityError as error:
-        if "orders_idempotency" not in str(error):
-            raise
-        raise KeyTaken(quote.request_hash) from None
-    if inserted == 0:  # the key's order was archived
-        raise KeyTaken(quote.request_hash)
     item_ids = [line.item_id for line in quote.lines]
+    inserting = driver_sql.Step(rows.INSERT_ORDER, [{**row, "key": new.idempotency_key}])
     if locking:
+        await _inserted(conn, quote, [inserting])
         stock = await inventory.lock_stock(conn, item_ids)
         planned = service.plan(quote.lines, sellable(stock), quote.deliverable)
         lines = await rows.reserve_lines(conn, row["order_id"], planned, stock)
         await add_events(conn, [(ORDERS_TOPIC, row["order_id"], event_of("order_created", row, lines))])
         return order_view(row, lines)
+    read = (await _inserted(conn, quote, [inserting, inventory.reading_stock(item_ids)]))[1]
     try:
-        planned = service.plan(quote.lines, sellable(await inventory.read_stock(conn, item_ids)), quote.deliverable)
+        planned = service.plan(quote.lines, sellable(inventory.stock_levels(item_ids, read.rows)), quote.deliverable)
     except (service.OutOfStock, service.NotDeliverable):
         raise NeedsLockedStock from None  # refused only on locked rows
-    lines = await rows.write_lines(conn, row["order_id"], planned)
-    await add_events(conn, [(ORDERS_TOPIC, row["order_id"], event_of("order_created", row, lines))])
-    if not await inventory.take_leaving_some(conn, [p.pick for p in planned], row["order_id"]):
+    lines = rows.line_rows(row["order_id"], planned)
+    picks = [p.pick for p in planned]
+    done = await driver_sql.execute_batch(conn, [
+        driver_sql.Step(rows.INSERT_LINES, lines),
+        adding_events([(ORDERS_TOPIC, row["order_id"], event_of("order_created", row, lines))]),
+        *inventory.reserving_leaving_some(picks, row["order_id"])])
+    if any(reserved.changed != 1 for reserved in done[-len(picks):]):
         raise NeedsLockedStock
     return order_view(row, lines)
+
+
+async def _inserted(conn: AsyncConnection, quote: service.Quote, steps: list[driver_sql.Step]
+                    ) -> list[driver_sql.Outcome]:
+    """The order row's insert (the first step) and what follows it in the same round trip; `KeyTaken` when its
+    Idempotency-Key is used, live or archived."""
+    try:
+        done = await driver_sql.execute_batch(conn, steps)
+    except IntegrityError as error:
+        if "orders_idempotency" not in str(error):
+            raise
+        raise KeyTaken(quote.request_hash) from None
+    if done[0].changed == 0:  # the key's order was archived
+        raise KeyTaken(quote.request_hash)
+    return done
 
 
 def _order_row(new: NewOrder, quote: service.Quote) -> dict:
