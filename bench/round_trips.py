@@ -2,8 +2,9 @@
 this process and of the store's server, calls made one after another on one connection, so nothing else is measured.
 
 The calls are the ones `POST /v1/orders` makes: the item read (MongoDB wire), the serviceability read and the payment
-window (Redis), and the placement transaction (MariaDB: `OrderStore.place` with its quote made beforehand), that last
-one with the driver's text protocol and with server-side prepared statements. Rounds alternate between the kinds,
+window (Redis), and the placement transaction (MariaDB: `OrderStore.place` with its quote made beforehand); and one
+read through SQLAlchemy (a shopper's latest orders) with the driver's text protocol and with server-side prepared
+statements (`infra.connections.PREPARED_PER_CONNECTION`; the placement's batches are text either way). Rounds alternate between the kinds,
 and the figures are medians over rounds. `python -m bench.round_trips [--calls 2000] [--rounds 5]`
 """
 
@@ -18,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.builder import open_stores
@@ -29,6 +31,7 @@ from infra.settings import get_settings
 from orders.store import NewOrder, OrderStore
 
 UNITS = 10_000_000
+ORDERS_OF = text("SELECT order_id, status, total FROM orders WHERE user_id = :u ORDER BY created_at DESC LIMIT 5")
 
 
 def engine(settings, prepared: bool):
@@ -66,6 +69,12 @@ async def run(args) -> None:
                 orders = OrderStore(engines[prepared])
                 return lambda n: orders.place(NewOrder(user_id, uuid.uuid4().hex, PINCODE, 3600), quote)
 
+            def reading(prepared: bool) -> Callable[[int], Awaitable[object]]:
+                async def read(n: int) -> None:
+                    async with engines[prepared].connect() as conn:
+                        await conn.execute(ORDERS_OF, {"u": user_id})
+                return read
+
             deadline = datetime.now() + timedelta(hours=1)
             kinds = {
                 "item read (find_one)": (lambda n: stores.item_store.get_many([item_ids[n % len(item_ids)]]),
@@ -73,8 +82,11 @@ async def run(args) -> None:
                 "serviceability read (Redis GET)": (lambda n: stores.serviceability.deliverable_from(PINCODE),
                                                     "redis"),
                 "payment window (Redis SET)": (lambda n: windows.open(f"{prefix}-{n}", deadline), "redis"),
-                "placement, text protocol (7 statements)": (placing(False), "mysql"),
-                "placement, prepared statements (7 statements)": (placing(True), "mysql"),
+                "placement (7 statements in 3 round trips), engine without prepared statements": (placing(False),
+                                                                                                  "mysql"),
+                "placement (7 statements in 3 round trips), engine with prepared statements": (placing(True), "mysql"),
+                "a shopper's latest orders through SQLAlchemy, text protocol": (reading(False), "mysql"),
+                "a shopper's latest orders through SQLAlchemy, prepared": (reading(True), "mysql"),
             }
             rounds: dict[str, list[dict[str, float]]] = defaultdict(list)
             for _ in range(args.rounds):

@@ -63,8 +63,9 @@ def mongo(settings: Settings) -> AsyncMongoClient:
 
 
 # Each connection keeps its most used statements prepared on the server (asyncmy's statement cache: the binary
-# protocol, no parsing per execution and no escaping of arguments): a placement's seven statements cost MariaDB 24% and
-# this process 20% less CPU (`bench/round_trips.py`). 40 pooled connections per process stay far below MariaDB's
+# protocol, no parsing per execution and no escaping of arguments): a read through SQLAlchemy costs MariaDB ~11% and
+# this process ~4% less CPU (`bench/round_trips.py`; checkout's placement sends its statements in multi-statement
+# batches, which are text either way). 40 pooled connections per process stay far below MariaDB's
 # `max_prepared_stmt_count` (16,382); a statement it cannot prepare runs as plain text.
 PREPARED_PER_CONNECTION = 64
 
