@@ -22,7 +22,8 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _EXPANDING = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
-_VALUES = re.compile(r"^(.*\bVALUES\s*)(\(.*\))\s*$", re.IGNORECASE | re.DOTALL)
+# An INSERT that ends with one values group of placeholders (so never one with ON DUPLICATE KEY UPDATE ... VALUES(x)).
+_VALUES = re.compile(r"^(INSERT\b.*\bVALUES\s*)(\((?:%s,\s*)*%s\))\s*$", re.IGNORECASE | re.DOTALL)
 
 
 class DriverStatement:
